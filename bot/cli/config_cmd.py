@@ -1,0 +1,85 @@
+"""``411 config check``: the effective configuration, secrets masked, and what is missing."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.config import Mode, Settings, load_settings
+from bot.db import safe_url
+
+
+def register(subparsers: Any) -> None:
+    config = subparsers.add_parser("config", help="inspect the configuration")
+    commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = commands.add_parser("check", help="print the effective configuration")
+    check.add_argument(
+        "--mode",
+        choices=[m.value for m in Mode],
+        help="exit non-zero if this mode cannot start",
+    )
+    check.set_defaults(handler=_check)
+
+
+def mask(secret: str | None) -> str:
+    if not secret:
+        return "(not set)"
+    return secret[:4] + "…" + f" ({len(secret)} chars)" if len(secret) > 8 else "****"
+
+
+def missing_for(mode: Mode, settings: Settings) -> list[str]:
+    """The settings a mode needs that are not set, each with the variable to set."""
+    needs: dict[Mode, list[tuple[str, str | None]]] = {
+        Mode.HTTP: [
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+        ],
+        Mode.SOCKET: [
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("SLACK_APP_TOKEN", settings.slack_app_token),
+        ],
+        Mode.DEV: [],  # the local stand-in makes its own token and secret
+    }
+    return [name for name, value in needs[mode] if not value]
+
+
+def render(settings: Settings) -> list[str]:
+    lines = [
+        f"DATABASE_URL          {safe_url(settings.database_url)}",
+        f"SLACK_API_URL         {settings.slack_api_url}",
+        f"SLACK_BOT_TOKEN       {mask(settings.slack_bot_token)}",
+        f"SLACK_SIGNING_SECRET  {mask(settings.slack_signing_secret)}",
+        f"SLACK_APP_TOKEN       {mask(settings.slack_app_token)}",
+        f"ADMINS                {', '.join(settings.admins) or '(none)'}",
+        f"TIMEZONE              {settings.timezone}",
+        f"HOST:PORT             {settings.host}:{settings.port}",
+    ]
+    if not settings.clusters:
+        lines.append("ELASTICSEARCH         (no cluster configured)")
+    for cluster in settings.clusters.values():
+        auth = (
+            "api key"
+            if cluster.api_key
+            else f"user {cluster.username}"
+            if cluster.username
+            else "no auth"
+        )
+        tls = f"CA {cluster.ca_file}" if cluster.ca_file else f"verify={cluster.verify_certs}"
+        lines.append(f"ELASTICSEARCH[{cluster.name}] {cluster.url} ({auth}, {tls})")
+    return lines
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    for line in render(settings):
+        print(line)
+    print()
+    ok = True
+    for mode in Mode:
+        missing = missing_for(mode, settings)
+        if missing:
+            print(f"{mode.value} mode: cannot start, missing {', '.join(missing)}")
+            ok = ok and args.mode != mode.value
+        else:
+            print(f"{mode.value} mode: ready")
+    return 0 if ok else 1

@@ -1,0 +1,162 @@
+"""Configuration from the environment (12-factor), with an optional ``.env`` file.
+
+Everything the bot needs to know about its surroundings is read here once, into
+an immutable :class:`Settings`. Nothing else in the code reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite:///411.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+_CLUSTER_VAR = re.compile(r"^ELASTICSEARCH(?:_(?P<name>[A-Z0-9]+))?_URL$")
+
+
+class Mode(enum.StrEnum):
+    """How the bot talks to Slack."""
+
+    HTTP = "http"  # `411 serve`: Slack posts signed requests to us
+    SOCKET = "socket"  # `411 socket`: we hold a websocket to Slack
+    DEV = "dev"  # `411 dev`: the local Slack stand-in
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """One named Elasticsearch cluster."""
+
+    name: str
+    url: str
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    verify_certs: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    clusters: Mapping[str, ClusterConfig] = field(default_factory=dict)
+    admins: tuple[str, ...] = ()  # Slack user IDs (U...) or user group IDs (S...)
+    timezone: str = "UTC"
+    host: str = "0.0.0.0"
+    port: int = 3000
+    public_url: str | None = None  # where users reach the bot, for links in messages
+    thread_replies: bool = True  # post a short thread reply for every alert action
+    burst_threshold: int = 5  # more new alerts than this in one run -> one summary post
+    http_allow_hosts: tuple[str, ...] = ()  # the http source may reach only these, if set
+    http_deny_private: bool = True  # the http source may not reach loopback/private/metadata
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
+) -> Settings:
+    """Read settings from ``environ`` (default: the process environment plus ``.env``)."""
+    if environ is None:
+        if env_file and Path(env_file).is_file():
+            from dotenv import load_dotenv
+
+            load_dotenv(env_file, override=False)
+        environ = os.environ
+    settings = Settings(
+        database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        slack_bot_token=environ.get("SLACK_BOT_TOKEN") or None,
+        slack_signing_secret=environ.get("SLACK_SIGNING_SECRET") or None,
+        slack_app_token=environ.get("SLACK_APP_TOKEN") or None,
+        slack_api_url=_with_trailing_slash(environ.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+        clusters=_clusters(environ),
+        admins=_csv(environ.get("ADMINS", "")),
+        timezone=environ.get("TIMEZONE") or environ.get("TZ_DEFAULT") or "UTC",
+        host=environ.get("HOST") or "0.0.0.0",
+        port=_int(environ, "PORT", 3000),
+        public_url=environ.get("PUBLIC_URL") or None,
+        thread_replies=_bool(environ, "THREAD_REPLIES", True),
+        burst_threshold=_int(environ, "BURST_THRESHOLD", 5),
+        http_allow_hosts=_csv(environ.get("HTTP_SOURCE_ALLOW_HOSTS", "")),
+        http_deny_private=_bool(environ, "HTTP_SOURCE_DENY_PRIVATE", True),
+        log_level=(environ.get("LOG_LEVEL") or "INFO").upper(),
+    )
+    _check_timezone(settings.timezone)
+    return settings
+
+
+def _clusters(environ: Mapping[str, str]) -> dict[str, ClusterConfig]:
+    """``ELASTICSEARCH_URL`` defines cluster "default"; ``ELASTICSEARCH_<NAME>_URL`` others.
+
+    Each cluster's other settings share its prefix: ``..._API_KEY``, ``..._USERNAME``,
+    ``..._PASSWORD``, ``..._CA_FILE``, ``..._VERIFY_CERTS``.
+    """
+    clusters: dict[str, ClusterConfig] = {}
+    for var, value in environ.items():
+        match = _CLUSTER_VAR.match(var)
+        if not match or not value:
+            continue
+        raw_name = match.group("name")
+        prefix = f"ELASTICSEARCH_{raw_name}_" if raw_name else "ELASTICSEARCH_"
+        name = raw_name.lower() if raw_name else "default"
+        clusters[name] = ClusterConfig(
+            name=name,
+            url=value,
+            api_key=environ.get(prefix + "API_KEY") or None,
+            username=environ.get(prefix + "USERNAME") or None,
+            password=environ.get(prefix + "PASSWORD") or None,
+            ca_file=environ.get(prefix + "CA_FILE") or None,
+            verify_certs=_bool(environ, prefix + "VERIFY_CERTS", True),
+        )
+    return dict(sorted(clusters.items()))
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+
+
+def _with_trailing_slash(url: str) -> str:
+    # WebClient joins method names with urljoin: without the slash the last segment is lost.
+    return url if url.endswith("/") else url + "/"
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"TIMEZONE {name!r} is not a known IANA time zone") from None
