@@ -1,0 +1,275 @@
+"""Shared fixtures: a fresh database per test on SQLite and on Postgres, and Elasticsearch.
+
+The servers are real: `scripts/services start` runs PostgreSQL and Elasticsearch
+and writes their URLs to `.services/env` (TEST_DATABASE_URL,
+TEST_ELASTICSEARCH_URL); `scripts/test` does all of it. A missing or unreachable
+server fails the tests that need it; it never skips them.
+
+Database fixtures:
+- ``db_url``: a fresh database at the newest schema, once on SQLite and once on
+  Postgres (tests read ``test_x[sqlite]`` and ``test_x[postgres]``).
+- ``empty_db_url``: the same two, without any schema (for migration tests).
+- ``engine`` / ``session``: an engine and an ORM session on ``db_url``.
+- ``sqlite_engine``; ``pg_url`` / ``pg_engine``: one database kind only.
+
+Each fresh database is cheap: the schema is migrated once per test session into a
+template (a SQLite file that is copied; a Postgres ``CREATE DATABASE ... TEMPLATE``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+from sqlalchemy import Engine, create_engine, make_url, pool, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+REPO = Path(__file__).resolve().parent.parent
+SERVICES_ENV = REPO / ".services" / "env"
+START_HINT = "start the test servers with `scripts/services start` (or run `scripts/test`)"
+DB_KINDS = ["sqlite", "postgres"]
+
+
+def service_url(name: str) -> str:
+    """The URL from the environment, else from `.services/env`; fail if neither has it."""
+    value = os.environ.get(name) or _from_services_env(name)
+    if not value:
+        pytest.fail(f"{name} is not set: {START_HINT}", pytrace=False)
+    return value
+
+
+def _from_services_env(name: str) -> str | None:
+    if not SERVICES_ENV.exists():
+        return None
+    for line in SERVICES_ENV.read_text().splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        if key.strip() == name:
+            return value.strip()
+    return None
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+# ------------------------------------------------------------------- SQLite
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once; each test gets a copy."""
+    from bot.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    # Fold the write-ahead log into the main file so a plain copy is complete.
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def _sqlite_url(request: pytest.FixtureRequest, tmp_path: Path, migrated: bool) -> str:
+    path = tmp_path / "test.db"
+    if migrated:
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+    return f"sqlite:///{path}"
+
+
+# ----------------------------------------------------------------- Postgres
+
+
+class PostgresServer:
+    """Creates and drops throw-away databases on the test server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+        self.template: str | None = None
+
+    def check(self) -> None:
+        try:
+            with self.admin.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            message = f"cannot reach Postgres at {self.url}: {reason}; {START_HINT}"
+            pytest.fail(message, pytrace=False)
+
+    def url_of(self, database: str) -> str:
+        return self.url.set(database=database).render_as_string(hide_password=False)
+
+    def execute(self, sql: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(sql))
+
+    def create(self, template: str | None = None) -> str:
+        name = unique_name("t_")
+        clause = f' TEMPLATE "{template}"' if template else ""
+        self.execute(f'CREATE DATABASE "{name}"{clause}')
+        return name
+
+    def drop(self, name: str) -> None:
+        # FORCE ends connections a test left open (a leaked pool must not block cleanup).
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def migrated_template(self) -> str:
+        """A database migrated to head once per test session, to copy from."""
+        if self.template is None:
+            from bot.migrate import upgrade
+
+            name = self.create()
+            upgrade(self.url_of(name))
+            # CREATE DATABASE ... TEMPLATE refuses while anyone is connected to it.
+            self.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+            self.template = name
+        return self.template
+
+    def close(self) -> None:
+        if self.template is not None:
+            self.drop(self.template)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_server() -> Iterator[PostgresServer]:
+    server = PostgresServer(service_url("TEST_DATABASE_URL"))
+    server.check()
+    yield server
+    server.close()
+
+
+def _pg_database(request: pytest.FixtureRequest, migrated: bool) -> Iterator[str]:
+    server: PostgresServer = request.getfixturevalue("_pg_server")
+    name = server.create(server.migrated_template() if migrated else None)
+    yield server.url_of(name)
+    server.drop(name)
+
+
+# ---------------------------------------------------------- database fixtures
+
+
+@pytest.fixture(params=DB_KINDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest schema revision, on SQLite and on Postgres."""
+    if request.param == "sqlite":
+        yield _sqlite_url(request, tmp_path, migrated=True)
+    else:
+        yield from _pg_database(request, migrated=True)
+
+
+@pytest.fixture(params=DB_KINDS)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database with no tables at all, on SQLite and on Postgres."""
+    if request.param == "sqlite":
+        yield _sqlite_url(request, tmp_path, migrated=False)
+    else:
+        yield from _pg_database(request, migrated=False)
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh Postgres database at the newest schema (for Postgres-only behaviour)."""
+    yield from _pg_database(request, migrated=True)
+
+
+def _engine(url: str) -> Iterator[Engine]:
+    from bot.db import make_engine
+
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    yield from _engine(db_url)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    from bot.db import session_factory
+
+    with session_factory(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def sqlite_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    yield from _engine(_sqlite_url(request, tmp_path, migrated=True))
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    yield from _engine(pg_url)
+
+
+# ------------------------------------------------------------- Elasticsearch
+
+
+@pytest.fixture(scope="session")
+def es_url() -> str:
+    return service_url("TEST_ELASTICSEARCH_URL")
+
+
+@pytest.fixture(scope="session")
+def es(es_url: str) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(es_url, request_timeout=30)
+    try:
+        # The test server has no `GET /` (rest-root); cluster health is the readiness check.
+        client.cluster.health(wait_for_status="yellow", timeout="30s")
+    except Exception as exc:
+        client.close()
+        message = f"cannot reach Elasticsearch at {es_url}: {exc}; {START_HINT}"
+        pytest.fail(message, pytrace=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def es_index(es: Elasticsearch) -> Iterator[str]:
+    """A unique index name; it and any index whose name starts with it go at teardown."""
+    name = unique_name("test-")
+    yield name
+    found = es.indices.get(index=f"{name}*", expand_wildcards="all", ignore_unavailable=True)
+    if found:
+        # Deleting by wildcard is refused by default (destructive_requires_name).
+        es.indices.delete(index=",".join(found.body))
+
+
+# ------------------------------------------------------------------- markers
+
+
+def _uses_postgres(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec else {}
+    return "pg_url" in names or "postgres" in (params.get("db_url"), params.get("empty_db_url"))
+
+
+def _uses_elasticsearch(item: pytest.Item) -> bool:
+    return "es" in getattr(item, "fixturenames", ())
+
+
+_MARKERS: dict[str, Callable[[pytest.Item], bool]] = {
+    "postgres": _uses_postgres,
+    "elasticsearch": _uses_elasticsearch,
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by the servers they use, so `-m "not elasticsearch"` works."""
+    for item in items:
+        for marker, applies in _MARKERS.items():
+            if applies(item):
+                item.add_marker(marker)

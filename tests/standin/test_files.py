@@ -1,0 +1,73 @@
+"""The files upload v2 flow, driven by slack_sdk's own `files_upload_v2`."""
+
+from __future__ import annotations
+
+import struct
+import urllib.request
+import zlib
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.standin import SlackStandIn
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 red PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_it_takes_an_upload_and_shows_the_file_in_the_channel(
+    client: WebClient, standin: SlackStandIn
+) -> None:
+    png = tiny_png()
+    reply = client.files_upload_v2(
+        channel="C_DIGEST",
+        content=png,
+        filename="alerts.png",
+        title="Alerts per day",
+        initial_comment="Daily digest",
+    )
+    file_id = reply["file"]["id"]
+    assert standin.file_bytes(file_id) == png
+    [message] = standin.messages("C_DIGEST")
+    assert message["text"] == "Daily digest"
+    assert message["files"][0]["id"] == file_id and message["files"][0]["title"] == "Alerts per day"
+    with urllib.request.urlopen(message["files"][0]["url_private"]) as served:
+        assert served.headers["Content-Type"] == "image/png"
+        assert served.read() == png
+
+
+def test_it_shares_a_file_into_a_thread(client: WebClient, standin: SlackStandIn) -> None:
+    parent = client.chat_postMessage(channel="C_ALERTS", text="alert")["ts"]
+    client.files_upload_v2(
+        channel="C_ALERTS", content=b"raw,data\n1,2\n", filename="raw.csv", thread_ts=parent
+    )
+    [reply] = standin.replies("C_ALERTS", parent)
+    assert reply["files"][0]["name"] == "raw.csv"
+
+
+def test_it_refuses_to_complete_an_upload_that_never_happened(client: WebClient) -> None:
+    file_id = client.files_getUploadURLExternal(filename="x.png", length=10)["file_id"]
+    with pytest.raises(SlackApiError, match="file_not_found"):
+        client.files_completeUploadExternal(
+            files=[{"id": file_id, "title": "x"}], channel_id="C_ALERTS"
+        )
+
+
+def test_it_hands_out_local_upload_urls(client: WebClient, standin: SlackStandIn) -> None:
+    reply = client.files_getUploadURLExternal(filename="x.png", length=10)
+    assert reply["upload_url"].startswith(f"{standin.url}upload/")
+    with pytest.raises(SlackApiError, match="invalid_arguments"):
+        client.files_getUploadURLExternal(filename="x.png", length=0)

@@ -1,0 +1,103 @@
+"""The test ground is real: a PostgreSQL server, an Elasticsearch server, fresh databases."""
+
+from __future__ import annotations
+
+import pytest
+from elasticsearch import Elasticsearch, helpers
+from sqlalchemy import Engine, inspect, text
+
+from bot.migrate import current_revision, head_revision
+
+
+def test_it_talks_to_a_real_postgresql_server(pg_engine: Engine) -> None:
+    with pg_engine.connect() as connection:
+        version = connection.execute(text("SELECT version()")).scalar_one()
+        database = connection.execute(text("SELECT current_database()")).scalar_one()
+    assert version.startswith("PostgreSQL ")
+    assert database.startswith("t_")
+
+
+def test_it_gives_each_test_a_database_at_the_newest_schema(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+    assert "alembic_version" in inspect(engine).get_table_names()
+
+
+@pytest.mark.parametrize("round_", [1, 2])
+def test_it_gives_each_test_its_own_database(engine: Engine, round_: int) -> None:
+    # Runs twice per database kind: if the second round saw the first round's
+    # table, tests would be sharing a database.
+    assert "made_by_a_test" not in inspect(engine).get_table_names()
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE made_by_a_test (round INTEGER)"))
+        connection.execute(text("INSERT INTO made_by_a_test VALUES (:round)"), {"round": round_})
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT round FROM made_by_a_test")).all() == [(round_,)]
+
+
+def test_it_gives_an_empty_database_for_migration_tests(empty_db_url: str) -> None:
+    from bot.db import make_engine
+
+    engine = make_engine(empty_db_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_it_indexes_and_queries_a_real_elasticsearch(es: Elasticsearch, es_index: str) -> None:
+    es.indices.create(
+        index=es_index,
+        mappings={
+            "properties": {
+                "@timestamp": {"type": "date"},
+                "message": {"type": "text"},
+                "host": {"type": "keyword"},
+            }
+        },
+    )
+    documents = [
+        ("1", "2026-11-29T10:00:00Z", "failed password for root", "web-1"),
+        ("2", "2026-11-29T10:05:00Z", "failed password for admin", "web-2"),
+        ("3", "2026-11-29T10:30:00Z", "accepted password for alice", "web-1"),
+        ("4", "2026-11-28T09:00:00Z", "failed password for bob", "web-3"),
+    ]
+    actions = [
+        {
+            "_index": es_index,
+            "_id": doc_id,
+            "_source": {"@timestamp": when, "message": message, "host": host},
+        }
+        for doc_id, when, message, host in documents
+    ]
+    indexed, errors = helpers.bulk(es, actions, refresh="wait_for")
+    assert (indexed, errors) == (4, [])
+
+    response = es.search(
+        index=es_index,
+        query={
+            "bool": {
+                "must": [{"query_string": {"query": "message:failed AND NOT host:web-2"}}],
+                "filter": [
+                    {
+                        "range": {
+                            "@timestamp": {
+                                "gte": "2026-11-29T10:30:00Z||-1h",
+                                "lt": "2026-11-29T11:00:00Z",
+                            }
+                        }
+                    }
+                ],
+            }
+        },
+    )
+    hits = response["hits"]["hits"]
+    assert [hit["_id"] for hit in hits] == ["1"]
+    assert hits[0]["_source"]["message"] == "failed password for root"
+    assert es.count(index=es_index, query={"query_string": {"query": "failed"}})["count"] == 3
+
+
+def test_it_runs_elasticsearch_8(es: Elasticsearch) -> None:
+    # `GET /` is absent on the test server (no rest-root module); the nodes API has the version.
+    nodes = es.nodes.info(metric="jvm")["nodes"]
+    versions = {node["version"] for node in nodes.values()}
+    assert versions == {"8.19.21"}
