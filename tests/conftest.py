@@ -1,9 +1,10 @@
 """Shared fixtures: a fresh database per test on SQLite and on Postgres, and Elasticsearch.
 
-The servers are real: `scripts/services start` runs PostgreSQL and Elasticsearch
-and writes their URLs to `.services/env` (TEST_DATABASE_URL,
-TEST_ELASTICSEARCH_URL); `scripts/test` does all of it. A missing or unreachable
-server fails the tests that need it; it never skips them.
+The servers are real: `scripts/services start` runs PostgreSQL and two
+Elasticsearch servers and writes their URLs to `.services/env`
+(TEST_DATABASE_URL, TEST_ELASTICSEARCH_URL, TEST_ELASTICSEARCH8_URL);
+`scripts/test` does all of it. A missing or unreachable server fails the tests
+that need it; it never skips them.
 
 Database fixtures:
 - ``db_url``: a fresh database at the newest schema, once on SQLite and once on
@@ -11,6 +12,11 @@ Database fixtures:
 - ``empty_db_url``: the same two, without any schema (for migration tests).
 - ``engine`` / ``session``: an engine and an ORM session on ``db_url``.
 - ``sqlite_engine``; ``pg_url`` / ``pg_engine``: one database kind only.
+
+Elasticsearch fixtures:
+- ``es_url`` / ``es`` / ``es_index``: the main server, the newest 9.x, which the
+  whole suite runs against.
+- ``es8_url`` / ``es8`` / ``es8_index``: the newest 8.x, for the compatibility subset.
 
 Each fresh database is cheap: the schema is migrated once per test session into a
 template (a SQLite file that is copied; a Postgres ``CREATE DATABASE ... TEMPLATE``).
@@ -217,21 +223,36 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 # ------------------------------------------------------------- Elasticsearch
 
 
-@pytest.fixture(scope="session")
-def es_url() -> str:
-    return service_url("TEST_ELASTICSEARCH_URL")
-
-
-@pytest.fixture(scope="session")
-def es(es_url: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_url, request_timeout=30)
+def _es_client(url: str) -> Elasticsearch:
+    client = Elasticsearch(url, request_timeout=30)
     try:
         # The test server has no `GET /` (rest-root); cluster health is the readiness check.
         client.cluster.health(wait_for_status="yellow", timeout="30s")
     except Exception as exc:
         client.close()
-        message = f"cannot reach Elasticsearch at {es_url}: {exc}; {START_HINT}"
+        message = f"cannot reach Elasticsearch at {url}: {exc}; {START_HINT}"
         pytest.fail(message, pytrace=False)
+    return client
+
+
+def _unique_index(client: Elasticsearch) -> Iterator[str]:
+    name = unique_name("test-")
+    yield name
+    found = client.indices.get(index=f"{name}*", expand_wildcards="all", ignore_unavailable=True)
+    if found:
+        # Deleting by wildcard is refused by default (destructive_requires_name).
+        client.indices.delete(index=",".join(found.body))
+
+
+@pytest.fixture(scope="session")
+def es_url() -> str:
+    """The main server: the newest Elasticsearch 9.x."""
+    return service_url("TEST_ELASTICSEARCH_URL")
+
+
+@pytest.fixture(scope="session")
+def es(es_url: str) -> Iterator[Elasticsearch]:
+    client = _es_client(es_url)
     yield client
     client.close()
 
@@ -239,12 +260,26 @@ def es(es_url: str) -> Iterator[Elasticsearch]:
 @pytest.fixture
 def es_index(es: Elasticsearch) -> Iterator[str]:
     """A unique index name; it and any index whose name starts with it go at teardown."""
-    name = unique_name("test-")
-    yield name
-    found = es.indices.get(index=f"{name}*", expand_wildcards="all", ignore_unavailable=True)
-    if found:
-        # Deleting by wildcard is refused by default (destructive_requires_name).
-        es.indices.delete(index=",".join(found.body))
+    yield from _unique_index(es)
+
+
+@pytest.fixture(scope="session")
+def es8_url() -> str:
+    """The compatibility server: the newest Elasticsearch 8.x."""
+    return service_url("TEST_ELASTICSEARCH8_URL")
+
+
+@pytest.fixture(scope="session")
+def es8(es8_url: str) -> Iterator[Elasticsearch]:
+    client = _es_client(es8_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def es8_index(es8: Elasticsearch) -> Iterator[str]:
+    """Like ``es_index``, on the 8.x server."""
+    yield from _unique_index(es8)
 
 
 # ------------------------------------------------------------------- markers
@@ -258,7 +293,7 @@ def _uses_postgres(item: pytest.Item) -> bool:
 
 
 def _uses_elasticsearch(item: pytest.Item) -> bool:
-    return "es" in getattr(item, "fixturenames", ())
+    return bool({"es", "es_url", "es8", "es8_url"} & set(getattr(item, "fixturenames", ())))
 
 
 _MARKERS: dict[str, Callable[[pytest.Item], bool]] = {
