@@ -3,7 +3,7 @@
 // and half-typed inputs survive the refreshes that every state change triggers.
 
 import { renderBlocks } from "./blocks.js";
-import { clear, dayLabel, h } from "./dom.js";
+import { append, clear, dayLabel, h } from "./dom.js";
 import { renderMessage } from "./messages.js";
 
 const drawn = new Map();
@@ -71,11 +71,11 @@ export function renderChannelHeader(root, app) {
   clear(root);
   if (current.kind === "channel") {
     const channel = app.channel(current.channel);
-    root.append(
+    append(root, [
       h("div", { class: "ch-title", "data-testid": "channel-title" }, h("span", { class: "ch-hash", text: "# " }), channel?.name ?? current.channel),
       channel?.topic?.value ? h("div", { class: "ch-topic", text: channel.topic.value }) : null,
       h("div", { class: "ch-members", text: `👥 ${channel?.members?.length ?? 0}` }),
-    );
+    ]);
     return;
   }
   root.append(h("div", { class: "ch-title ch-app", "data-testid": "channel-title" },

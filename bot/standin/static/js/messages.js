@@ -41,8 +41,9 @@ export function renderMessage(message, app, { ephemeral = false, inThread = fals
   if (message.subtype === "thread_broadcast" && !inThread) {
     body.append(h("div", { class: "msg-broadcast-note", text: "replied to a thread" }));
   }
-  body.append(content(message, app, ephemeral));
-  if (message.edited) body.append(h("span", { class: "msg-edited", text: "(edited)" }));
+  const shown = content(message, app, ephemeral);
+  if (message.edited) shown.append(h("span", { class: "msg-edited", "data-testid": "edited", text: "(edited)" }));
+  body.append(shown);
   for (const file of message.files || []) body.append(fileNode(file));
   for (const attachment of message.attachments || []) body.append(attachmentNode(attachment, message, app, ephemeral));
   if (!inThread && message.reply_count) body.append(threadSummary(message, app));
