@@ -56,6 +56,7 @@ class SourceResult:
     buckets: list[Bucket] = field(default_factory=list)
     truncated: bool = False  # a size cap cut the results
     link: str | None = None  # back to the raw data (e.g. a Kibana Discover URL)
+    warnings: list[str] = field(default_factory=list)  # e.g. "3 malformed lines skipped"
 
 
 @dataclass(frozen=True)

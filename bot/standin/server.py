@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import sys
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +41,12 @@ class StandInServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], standin: SlackStandIn) -> None:
         super().__init__(address, StandInHandler)
         self.standin = standin
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A browser tab closed during a long-poll is normal, not a stand-in failure.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class StandInHandler(BaseHTTPRequestHandler):

@@ -1,0 +1,320 @@
+"""Helpers the sources share: config reading that collects every error, modes, time and paths.
+
+``ConfigReader`` reads one raw mapping field by field, records a ``FieldError`` for
+each problem (so a user sees all of them at once) and finally refuses unknown keys,
+which catches typos like ``queyr`` that would otherwise be silently ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from searches.base import FieldError, SourceConfigError, TimeWindow
+
+E = TypeVar("E", bound=enum.Enum)
+
+_MISSING: Any = object()
+
+
+class Mode(enum.StrEnum):
+    """What a query-style source returns (Elasticsearch, file, alerts)."""
+
+    HITS = "hits"  # one result per matching document, oldest first
+    TERMS = "terms"  # counts per distinct value of ``group_by`` fields
+    COUNT = "count"  # one number
+
+
+class ConfigReader:
+    """Typed access to a raw config mapping that accumulates errors instead of raising."""
+
+    def __init__(self, raw: Mapping[str, Any] | None, prefix: str = ""):
+        self.errors: list[FieldError] = []
+        self.prefix = prefix
+        self.seen: set[str] = set()
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            self.errors.append(FieldError(prefix or "source_config", "must be a mapping"))
+            raw = {}
+        self.raw = raw
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append(FieldError(self.prefix + name, message))
+
+    def _get(self, name: str) -> Any:
+        self.seen.add(name)
+        value = self.raw.get(name, _MISSING)
+        return _MISSING if value is None else value
+
+    def text(self, name: str, default: Any = _MISSING, *, allow_empty: bool = False) -> Any:
+        value = self._get(name)
+        if value is _MISSING:
+            if default is _MISSING:
+                self.error(name, "is required")
+                return ""
+            return default
+        if not isinstance(value, str):
+            self.error(name, f"must be text, not {type(value).__name__}")
+            return default if default is not _MISSING else ""
+        if not allow_empty and not value.strip():
+            self.error(name, "must not be empty")
+        return value
+
+    def integer(
+        self, name: str, default: int, *, low: int | None = None, high: int | None = None
+    ) -> int:
+        value = self._get(name)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(name, f"must be a whole number, not {value!r}")
+            return default
+        if (low is not None and value < low) or (high is not None and value > high):
+            self.error(name, f"must be between {low} and {high}, not {value}")
+            return default
+        return value
+
+    def number(self, name: str, default: float, *, low: float, high: float) -> float:
+        value = self._get(name)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            self.error(name, f"must be a number, not {value!r}")
+            return default
+        if not low <= value <= high:
+            self.error(name, f"must be between {low:g} and {high:g}, not {value:g}")
+            return default
+        return float(value)
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self._get(name)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, bool):
+            self.error(name, f"must be true or false, not {value!r}")
+            return default
+        return value
+
+    def names(self, name: str, default: Sequence[str] = ()) -> tuple[str, ...]:
+        """A list of non-empty strings; a single string is accepted as a list of one."""
+        value = self._get(name)
+        if value is _MISSING:
+            return tuple(default)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, str) and v.strip() for v in value
+        ):
+            self.error(name, "must be a list of non-empty names")
+            return tuple(default)
+        return tuple(value)
+
+    def choice(self, name: str, enum_class: type[E], default: E) -> E:
+        value = self._get(name)
+        if value is _MISSING:
+            return default
+        try:
+            return enum_class(value)
+        except ValueError:
+            choices = ", ".join(str(m.value) for m in enum_class)
+            self.error(name, f"must be one of {choices}, not {value!r}")
+            return default
+
+    def mapping(self, name: str) -> dict[str, Any] | None:
+        value = self._get(name)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, Mapping):
+            self.error(name, "must be a mapping")
+            return None
+        return dict(value)
+
+    def value(self, name: str) -> Any:
+        """The raw value (None when absent), for fields with their own validation."""
+        value = self._get(name)
+        return None if value is _MISSING else value
+
+    def finish(self) -> None:
+        """Refuse unknown keys, then raise SourceConfigError if anything was wrong."""
+        for key in self.raw:
+            if key not in self.seen:
+                known = ", ".join(sorted(self.seen))
+                self.error(str(key), f"is not a known setting (known: {known})")
+        if self.errors:
+            raise SourceConfigError(self.errors)
+
+
+# ------------------------------------------------------------------- time
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 text or epoch seconds/milliseconds -> aware UTC datetime; None if unusable.
+
+    Numbers above 10^11 are taken as milliseconds (10^11 seconds is the year 5138),
+    which is how Elasticsearch's ``epoch_millis`` values usually look in logs.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) >= 1e11 else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return None
+
+
+def iso_millis(moment: datetime) -> str:
+    """UTC ISO 8601 with millisecond precision (Elasticsearch's date resolution)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def floor_millis(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+
+
+def window_millis(window: TimeWindow) -> TimeWindow:
+    """The window at millisecond precision, so every source cuts it where Elasticsearch does."""
+    return TimeWindow(floor_millis(window.start), floor_millis(window.end))
+
+
+# ------------------------------------------------------------------- paths
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
+
+
+def split_path(path: str) -> list[str | int] | None:
+    """``data.items[0].count`` -> ["data", "items", 0, "count"]; None if malformed."""
+    parts: list[str | int] = []
+    position = 0
+    for match in _PATH_PART.finditer(path):
+        gap = path[position : match.start()]
+        if gap not in ("", "."):
+            return None
+        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        position = match.end()
+    if position != len(path) or not parts:
+        return None
+    return parts
+
+
+def get_path(document: Any, parts: Sequence[str | int]) -> Any:
+    """Follow ``parts`` into nested dicts/lists; ``_MISSING`` -> None when absent."""
+    current = document
+    for part in parts:
+        if isinstance(part, int):
+            if not isinstance(current, list) or not -len(current) <= part < len(current):
+                return None
+            current = current[part]
+        elif isinstance(current, Mapping) and part in current:
+            current = current[part]
+        else:
+            return None
+    return current
+
+
+def field_values(document: Mapping[str, Any], path: str) -> Iterator[Any]:
+    """Every leaf value at a dotted field path, the way Elasticsearch flattens documents.
+
+    Objects and literal dotted keys are both followed (``{"a": {"b": 1}}`` and
+    ``{"a.b": 1}`` both have ``a.b``); arrays contribute each element.
+    """
+    if path in document:
+        yield from _leaves(document[path])
+    head, dot, rest = path.partition(".")
+    while dot:
+        child = document.get(head)
+        if isinstance(child, list):
+            for item in child:
+                if isinstance(item, Mapping):
+                    yield from field_values(item, rest)
+        elif isinstance(child, Mapping):
+            yield from field_values(child, rest)
+        next_head, dot, rest = rest.partition(".")
+        head = f"{head}.{next_head}"
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    elif value is not None:
+        yield value
+
+
+def keep_fields(document: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """The document reduced to ``fields``, nested as in the source (like ES source filtering).
+
+    With no fields the whole document is kept.
+    """
+    if not fields:
+        return dict(document)
+    kept: dict[str, Any] = {}
+    for name in fields:
+        if name in document:
+            kept[name] = document[name]
+            continue
+        parts = name.split(".")
+        value = get_path(document, parts)
+        if value is None:
+            continue
+        target = kept
+        for part in parts[:-1]:
+            child = target.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            target = child
+        else:
+            target[parts[-1]] = value
+    return kept
+
+
+# ------------------------------------------------------------------- links
+
+
+LINK_PLACEHOLDERS = frozenset({"query", "start", "end", "index"})
+
+
+def check_link_template(reader: ConfigReader, name: str = "link_template") -> str | None:
+    template = reader.text(name, None)
+    if not template:
+        return None
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as exc:
+        reader.error(name, f"is not a valid template: {exc}")
+        return None
+    unknown = names - LINK_PLACEHOLDERS
+    if unknown:
+        allowed = ", ".join("{" + n + "}" for n in sorted(LINK_PLACEHOLDERS))
+        reader.error(name, f"uses unknown placeholders {sorted(unknown)}; allowed: {allowed}")
+        return None
+    return template
+
+
+def render_link(template: str | None, *, query: str, window: TimeWindow, index: str) -> str | None:
+    """Fill a link template; every value is URL-encoded so a query cannot break the URL."""
+    if not template:
+        return None
+    values = {
+        "query": query,
+        "start": iso_millis(window.start),
+        "end": iso_millis(window.end),
+        "index": index,
+    }
+    return template.format(**{k: quote(v, safe="") for k, v in values.items()})

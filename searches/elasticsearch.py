@@ -1,0 +1,339 @@
+"""Elasticsearch: Lucene ``query_string`` (what 411 users write) or JSON query DSL.
+
+Modes:
+- ``hits``: the documents whose ``time_field`` lies in [start, end), oldest first,
+  at most ``max_hits`` (``truncated`` says more matched).
+- ``terms``: counts per distinct value of ``group_by`` fields, computed by
+  Elasticsearch (a ``terms`` aggregation for one field, a paged ``composite`` one
+  for several: ``multi_terms`` needs the x-pack analytics module, which not every
+  cluster has); no document is downloaded. Text fields are grouped by their
+  ``.keyword`` sub-field when they have one.
+- ``count``: one number from the ``_count`` API.
+
+A query Elasticsearch rejects is a permanent SourceError carrying its root cause;
+a cluster that cannot be reached is a transient one. ``info()``/``ping()`` are never
+used: minimal distributions (the integ-test zip) have no ``GET /``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch
+
+from searches.base import (
+    Bucket,
+    Hit,
+    ResultKind,
+    Source,
+    SourceContext,
+    SourceError,
+    SourceResult,
+    TimeWindow,
+)
+from searches.common import ConfigReader, Mode, check_link_template, iso_millis, render_link
+from searches.es_client import (
+    DEFAULT_TIMEOUT,
+    client_with_timeout,
+    error_reason,
+    es_client,
+    find_cluster,
+)
+from searches.lucene import syntax_error
+
+MAX_HITS = 10_000  # Elasticsearch's own default index.max_result_window
+MAX_BUCKETS = 10_000
+COMPOSITE_PAGE = 1_000
+MAX_SCANNED_BUCKETS = 50_000  # composite pages read before giving up (truncated)
+FIELD_CACHE_SECONDS = 300.0
+_FIELD_CACHE: dict[tuple[str, str, tuple[str, ...]], tuple[float, list[str]]] = {}
+
+
+@dataclass(frozen=True)
+class ElasticsearchConfig:
+    index: str
+    cluster: str = "default"
+    time_field: str = "@timestamp"
+    query: str | None = None  # Lucene query_string
+    query_dsl: dict[str, Any] | None = None
+    mode: Mode = Mode.HITS
+    fields: tuple[str, ...] = ()  # _source fields to keep; all when empty
+    group_by: tuple[str, ...] = ()
+    min_doc_count: int = 1
+    max_hits: int = 500
+    max_buckets: int = 500
+    timeout_seconds: float = DEFAULT_TIMEOUT
+    link_template: str | None = None
+
+    @property
+    def query_text(self) -> str:
+        if self.query_dsl is not None:
+            return json.dumps(self.query_dsl, separators=(",", ":"))
+        return self.query or "*"
+
+
+def parse_es_config(raw: Mapping[str, Any]) -> ElasticsearchConfig:
+    reader = ConfigReader(raw)
+    index = reader.text("index")
+    if index and any(c in index for c in ' "\\/|#<>'):
+        reader.error("index", f"{index!r} is not a valid index pattern")
+    query = reader.text("query", None)
+    # Checked here as well as by the cluster: a pattern that matches no index yet
+    # would otherwise accept a broken query silently until the index appears.
+    problem = syntax_error(query) if query else None
+    if problem:
+        reader.error("query", problem)
+    query_dsl = _query_dsl(reader)
+    if query is not None and query_dsl is not None:
+        reader.error("query", "give either query (Lucene) or query_dsl (JSON), not both")
+    mode = reader.choice("mode", Mode, Mode.HITS)
+    group_by = reader.names("group_by")
+    if mode is Mode.TERMS and not group_by:
+        reader.error("group_by", "is required in terms mode (the fields to count by)")
+    config = ElasticsearchConfig(
+        index=index,
+        cluster=reader.text("cluster", "default"),
+        time_field=reader.text("time_field", "@timestamp"),
+        query=query,
+        query_dsl=query_dsl,
+        mode=mode,
+        fields=reader.names("fields"),
+        group_by=group_by,
+        min_doc_count=reader.integer("min_doc_count", 1, low=1, high=2**31 - 1),
+        max_hits=reader.integer("max_hits", 500, low=1, high=MAX_HITS),
+        max_buckets=reader.integer("max_buckets", 500, low=1, high=MAX_BUCKETS),
+        timeout_seconds=reader.number("timeout_seconds", DEFAULT_TIMEOUT, low=0.1, high=600),
+        link_template=check_link_template(reader),
+    )
+    reader.finish()
+    return config
+
+
+def _query_dsl(reader: ConfigReader) -> dict[str, Any] | None:
+    value = reader.value("query_dsl")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            reader.error("query_dsl", f"is not valid JSON: {exc}")
+            return None
+    if not isinstance(value, dict) or len(value) != 1:
+        reader.error("query_dsl", 'must be one query object, e.g. {"term": {"user": "root"}}')
+        return None
+    return value
+
+
+# ------------------------------------------------------------------- source
+
+
+class ElasticsearchSource(Source):
+    name = "elasticsearch"
+    description = "Lucene or query DSL searches on an Elasticsearch cluster"
+    config: ElasticsearchConfig
+
+    def __init__(self, config: ElasticsearchConfig, context: SourceContext):
+        super().__init__(config, context)
+
+    @classmethod
+    def parse_config(cls, raw: Mapping[str, Any]) -> ElasticsearchConfig:
+        return parse_es_config(raw)
+
+    def result_kind(self) -> ResultKind:
+        return {
+            Mode.HITS: ResultKind.HITS,
+            Mode.TERMS: ResultKind.BUCKETS,
+            Mode.COUNT: ResultKind.COUNT,
+        }[self.config.mode]
+
+    def client(self) -> Elasticsearch:
+        cluster = find_cluster(self.context.settings, self.config.cluster)
+        try:
+            return client_with_timeout(cluster, self.config.timeout_seconds)
+        except ValueError as exc:  # e.g. a malformed URL in the environment
+            message = f"Elasticsearch cluster {cluster.name!r} is misconfigured: {exc}"
+            raise SourceError(message, permanent=True) from None
+
+    def run(self, window: TimeWindow) -> SourceResult:
+        config = self.config
+        client = self.client()
+        query = build_query(config, window)
+        try:
+            if config.mode is Mode.COUNT:
+                result = self._count(client, query)
+            elif config.mode is Mode.TERMS:
+                result = self._terms(client, query)
+            else:
+                result = self._hits(client, query)
+        except (ApiError, TransportError) as exc:
+            raise self._error(exc) from None
+        result.link = render_link(
+            config.link_template, query=config.query_text, window=window, index=config.index
+        )
+        return result
+
+    def _count(self, client: Elasticsearch, query: dict[str, Any]) -> SourceResult:
+        response = client.count(index=self.config.index, query=query)
+        return SourceResult(ResultKind.COUNT, count=int(response["count"]))
+
+    def _hits(self, client: Elasticsearch, query: dict[str, Any]) -> SourceResult:
+        config = self.config
+        response = client.search(
+            index=config.index,
+            query=query,
+            # unmapped_type: an index of the pattern without the time field sorts, not fails.
+            sort=[
+                {config.time_field: {"order": "asc", "unmapped_type": "date"}},
+                {"_doc": {"order": "asc"}},
+            ],
+            size=config.max_hits,
+            track_total_hits=config.max_hits + 1,  # enough to know it was cut, no more
+            source_includes=list(config.fields) or None,
+        )
+        hits = [_hit(raw) for raw in response["hits"]["hits"]]
+        total = int(response["hits"]["total"]["value"])
+        return SourceResult(ResultKind.HITS, hits=hits, truncated=total > len(hits))
+
+    def _terms(self, client: Elasticsearch, query: dict[str, Any]) -> SourceResult:
+        fields = self._aggregatable_fields(client)
+        if len(fields) == 1:
+            buckets, truncated = self._single_terms(client, query, fields[0])
+        else:
+            buckets, truncated = self._composite_terms(client, query, fields)
+        buckets.sort(key=lambda b: (-b.count, json.dumps(b.key, sort_keys=True, default=str)))
+        if len(buckets) > self.config.max_buckets:
+            buckets, truncated = buckets[: self.config.max_buckets], True
+        return SourceResult(ResultKind.BUCKETS, buckets=buckets, truncated=truncated)
+
+    def _aggregatable_fields(self, client: Elasticsearch) -> list[str]:
+        """Each group_by field, or its ``.keyword`` sub-field when the field itself is text.
+
+        Mappings rarely change, so the answer is kept for a few minutes per cluster,
+        index pattern and fields (one request fewer per run).
+        """
+        wanted = list(self.config.group_by)
+        if all(f.endswith(".keyword") for f in wanted):
+            return wanted
+        key = (self.config.cluster, self.config.index, tuple(wanted))
+        cached = _FIELD_CACHE.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        probe = wanted + [f"{f}.keyword" for f in wanted]
+        caps = client.field_caps(index=self.config.index, fields=probe)["fields"]
+
+        def aggregatable(name: str) -> bool:
+            return any(kind.get("aggregatable") for kind in caps.get(name, {}).values())
+
+        fields = [
+            f"{f}.keyword" if not aggregatable(f) and aggregatable(f"{f}.keyword") else f
+            for f in wanted
+        ]
+        _FIELD_CACHE[key] = (time.monotonic() + FIELD_CACHE_SECONDS, fields)
+        return fields
+
+    def _single_terms(
+        self, client: Elasticsearch, query: dict[str, Any], field: str
+    ) -> tuple[list[Bucket], bool]:
+        name = self.config.group_by[0]
+        terms = {
+            "field": field,
+            "size": self.config.max_buckets,
+            "min_doc_count": self.config.min_doc_count,
+            "order": [{"_count": "desc"}, {"_key": "asc"}],
+        }
+        response = client.search(
+            index=self.config.index, query=query, size=0, aggs={"groups": {"terms": terms}}
+        )
+        agg = response["aggregations"]["groups"]
+        buckets = [Bucket({name: _key(b)}, int(b["doc_count"])) for b in agg["buckets"]]
+        return buckets, int(agg.get("sum_other_doc_count", 0)) > 0
+
+    def _composite_terms(
+        self, client: Elasticsearch, query: dict[str, Any], fields: list[str]
+    ) -> tuple[list[Bucket], bool]:
+        # Composite pages through every combination (ordered by key, not by count), so
+        # the threshold is applied here and the pages are bounded.
+        names = list(self.config.group_by)
+        sources = [{n: {"terms": {"field": f}}} for n, f in zip(names, fields, strict=True)]
+        composite: dict[str, Any] = {"sources": sources, "size": COMPOSITE_PAGE}
+        buckets: list[Bucket] = []
+        scanned = 0
+        while True:
+            response = client.search(
+                index=self.config.index,
+                query=query,
+                size=0,
+                aggs={"groups": {"composite": composite}},
+            )
+            agg = response["aggregations"]["groups"]
+            for raw in agg["buckets"]:
+                if raw["doc_count"] >= self.config.min_doc_count:
+                    buckets.append(Bucket(dict(raw["key"]), int(raw["doc_count"])))
+            scanned += len(agg["buckets"])
+            after = agg.get("after_key")
+            if not after or len(agg["buckets"]) < COMPOSITE_PAGE:
+                return buckets, False
+            if scanned >= MAX_SCANNED_BUCKETS:
+                return buckets, True
+            composite["after"] = after
+
+    def _error(self, exc: ApiError | TransportError) -> SourceError:
+        where = f"Elasticsearch cluster {self.config.cluster!r}"
+        prefix = f"search {self.context.search_name!r}: " if self.context.search_name else ""
+        if isinstance(exc, ApiError):
+            status = exc.meta.status
+            reason = error_reason(exc.body) or str(exc.message)
+            transient = status in (408, 429) or status >= 500
+            verb = "failed" if transient else "rejected the query"
+            return SourceError(f"{prefix}{where} {verb}: {reason}", permanent=not transient)
+        return SourceError(f"{prefix}{where} unreachable: {exc}", permanent=False)
+
+
+def build_query(config: ElasticsearchConfig, window: TimeWindow) -> dict[str, Any]:
+    """The user's query, filtered to [start, end) on the time field (milliseconds)."""
+    time_range = {
+        "range": {
+            config.time_field: {
+                "gte": iso_millis(window.start),
+                "lt": iso_millis(window.end),
+                "format": "strict_date_optional_time",
+            }
+        }
+    }
+    if config.query_dsl is not None:
+        user_query = config.query_dsl
+    elif config.query and config.query.strip() != "*":
+        user_query = {"query_string": {"query": config.query}}
+    else:
+        user_query = {"match_all": {}}
+    return {"bool": {"filter": [time_range, user_query]}}
+
+
+def _hit(raw: Mapping[str, Any]) -> Hit:
+    sort = raw.get("sort") or []
+    timestamp = None
+    if sort and isinstance(sort[0], int | float):
+        timestamp = datetime.fromtimestamp(sort[0] / 1000, UTC)
+    return Hit(id=raw.get("_id"), timestamp=timestamp, fields=dict(raw.get("_source") or {}))
+
+
+def _key(raw: Mapping[str, Any]) -> Any:
+    # Terms buckets on keyword fields carry the value in "key"; on dates "key_as_string".
+    return raw.get("key_as_string", raw["key"]) if "key_as_string" in raw else raw["key"]
+
+
+__all__ = [
+    "ElasticsearchConfig",
+    "ElasticsearchSource",
+    "build_query",
+    "error_reason",
+    "es_client",
+    "parse_es_config",
+]

@@ -1,0 +1,262 @@
+"""Newline-delimited JSON log files, queried with the Lucene syntax users write for ES.
+
+The embedded default for the demo and for teams without Elasticsearch: a search moves
+from a laptop to a cluster unchanged. Files are streamed line by line (never loaded
+whole; ``.gz`` files too), a malformed line is skipped and counted (among the lines
+parsed: a line lacking a word the query requires is skipped unparsed), and the modes are
+Elasticsearch's: ``hits`` (oldest first, capped), ``terms`` (counts per distinct
+group-by values, counted in Python over the stream) and ``count``. Matching rules and
+their differences from Elasticsearch are in :mod:`searches.lucene`. When the settings
+name ``file_source_roots``, only files inside those folders (after resolving links and
+``..``) may be read.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import heapq
+import itertools
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from searches.base import (
+    Bucket,
+    Hit,
+    ResultKind,
+    Source,
+    SourceContext,
+    SourceError,
+    SourceResult,
+    TimeWindow,
+)
+from searches.common import (
+    ConfigReader,
+    Mode,
+    field_values,
+    keep_fields,
+    parse_time,
+    window_millis,
+)
+from searches.lucene import LuceneError, Predicate, compile_query
+from searches.lucene_prefilter import required_substrings
+
+MAX_HITS = 10_000
+MAX_BUCKETS = 10_000
+KEYWORD_IGNORE_ABOVE = 256  # ES's dynamic keyword sub-field skips longer strings
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    path: str  # a file or a glob pattern
+    query: str = "*"
+    time_field: str = "@timestamp"
+    mode: Mode = Mode.HITS
+    fields: tuple[str, ...] = ()
+    group_by: tuple[str, ...] = ()
+    min_doc_count: int = 1
+    max_hits: int = 500
+    max_buckets: int = 500
+    id_field: str | None = None  # a field holding a stable document id, if the logs have one
+
+
+@dataclass
+class _Match:
+    timestamp: datetime
+    order: tuple[int, int]  # (file number, line number): a stable tie-break
+    document: dict[str, Any]
+
+
+class FileSource(Source):
+    name = "file"
+    description = "newline-delimited JSON log files, queried with Lucene syntax"
+    config: FileConfig
+
+    def __init__(self, config: FileConfig, context: SourceContext):
+        super().__init__(config, context)
+        self.predicate: Predicate = compile_query(config.query)
+        self.required = required_substrings(config.query)
+        self.malformed_lines = 0
+        self.lines_read = 0
+
+    @classmethod
+    def parse_config(cls, raw: Mapping[str, Any]) -> FileConfig:
+        reader = ConfigReader(raw)
+        query = reader.text("query", "*")
+        try:
+            compile_query(query)
+        except LuceneError as exc:
+            reader.error("query", str(exc))
+        mode = reader.choice("mode", Mode, Mode.HITS)
+        group_by = reader.names("group_by")
+        if mode is Mode.TERMS and not group_by:
+            reader.error("group_by", "is required in terms mode (the fields to count by)")
+        config = FileConfig(
+            path=reader.text("path"),
+            query=query,
+            time_field=reader.text("time_field", "@timestamp"),
+            mode=mode,
+            fields=reader.names("fields"),
+            group_by=group_by,
+            min_doc_count=reader.integer("min_doc_count", 1, low=1, high=2**31 - 1),
+            max_hits=reader.integer("max_hits", 500, low=1, high=MAX_HITS),
+            max_buckets=reader.integer("max_buckets", 500, low=1, high=MAX_BUCKETS),
+            id_field=reader.text("id_field", None),
+        )
+        reader.finish()
+        return config
+
+    def result_kind(self) -> ResultKind:
+        return {
+            Mode.HITS: ResultKind.HITS,
+            Mode.TERMS: ResultKind.BUCKETS,
+            Mode.COUNT: ResultKind.COUNT,
+        }[self.config.mode]
+
+    def run(self, window: TimeWindow) -> SourceResult:
+        self.malformed_lines = self.lines_read = 0
+        matches = self.matching(window)
+        if self.config.mode is Mode.COUNT:
+            result = SourceResult(ResultKind.COUNT, count=sum(1 for _ in matches))
+        elif self.config.mode is Mode.TERMS:
+            result = self._terms(matches)
+        else:
+            result = self._hits(matches)
+        if self.malformed_lines:
+            result.warnings.append(f"{self.malformed_lines} malformed lines skipped")
+        return result
+
+    # ------------------------------------------------------------------- scanning
+
+    def files(self) -> list[Path]:
+        pattern = self.config.path
+        found = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        paths = [Path(p) for p in found if Path(p).is_file()]
+        if not paths:
+            raise SourceError(f"no log file matches {pattern!r}", permanent=False)
+        roots = [Path(r).resolve() for r in getattr(self.context.settings, "file_source_roots", ())]
+        for path in paths if roots else ():
+            if not any(path.resolve().is_relative_to(root) for root in roots):
+                allowed = ", ".join(map(str, roots))
+                raise SourceError(
+                    f"{path} is outside the allowed folders ({allowed})", permanent=True
+                )
+        return paths
+
+    def matching(self, window: TimeWindow) -> Iterator[_Match]:
+        """Every document in [start, end) that the query matches, in file order."""
+        window = window_millis(window)
+        start, end = window.start, window.end
+        time_field, predicate = self.config.time_field, self.predicate
+        for number, path in enumerate(self.files()):
+            for line_number, document in self._documents(path):
+                timestamp = _timestamp(document, time_field)
+                if timestamp is None or not start <= timestamp < end:
+                    continue
+                if predicate(document):
+                    yield _Match(timestamp, (number, line_number), document)
+
+    def _documents(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+        required = self.required
+        try:
+            with _open(path) as stream:
+                for line_number, line in enumerate(stream, 1):
+                    self.lines_read += 1
+                    if required:
+                        lowered = line.lower()
+                        if not all(word in lowered for word in required):
+                            continue  # cannot match: not worth parsing
+                    if not line.strip():
+                        continue
+                    try:
+                        document = json.loads(line)
+                    except ValueError:
+                        self.malformed_lines += 1
+                        continue
+                    if isinstance(document, dict):
+                        yield line_number, document
+                    else:
+                        self.malformed_lines += 1
+        except OSError as exc:
+            raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+    # ------------------------------------------------------------------- modes
+
+    def _hits(self, matches: Iterator[_Match]) -> SourceResult:
+        # Keep the oldest max_hits with a bounded heap (largest key on top, negated).
+        cap = self.config.max_hits
+        heap: list[tuple[float, int, int, _Match]] = []
+        total = 0
+        for match in matches:
+            total += 1
+            key = (-match.timestamp.timestamp(), -match.order[0], -match.order[1], match)
+            if len(heap) < cap:
+                heapq.heappush(heap, key)
+            elif key[:3] > heap[0][:3]:
+                heapq.heapreplace(heap, key)
+        kept = sorted((entry[3] for entry in heap), key=lambda m: (m.timestamp, m.order))
+        hits = [self._hit(match) for match in kept]
+        return SourceResult(ResultKind.HITS, hits=hits, truncated=total > len(hits))
+
+    def _hit(self, match: _Match) -> Hit:
+        document = match.document
+        hit_id = None
+        if self.config.id_field:
+            value = next(field_values(document, self.config.id_field), None)
+            hit_id = None if value is None else str(value)
+        return Hit(hit_id, match.timestamp, keep_fields(document, self.config.fields))
+
+    def _terms(self, matches: Iterator[_Match]) -> SourceResult:
+        names = self.config.group_by
+        counts: Counter[tuple[Any, ...]] = Counter()
+        for match in matches:
+            values = [_group_values(match.document, name) for name in names]
+            for combination in itertools.product(*values):
+                counts[combination] += 1
+        buckets = [
+            Bucket(dict(zip(names, combination, strict=True)), count)
+            for combination, count in counts.items()
+            if count >= self.config.min_doc_count
+        ]
+        buckets.sort(key=lambda b: (-b.count, json.dumps(b.key, sort_keys=True, default=str)))
+        truncated = len(buckets) > self.config.max_buckets
+        return SourceResult(
+            ResultKind.BUCKETS, buckets=buckets[: self.config.max_buckets], truncated=truncated
+        )
+
+
+def _timestamp(document: Mapping[str, Any], field: str) -> datetime | None:
+    value = document.get(field) if field in document else next(field_values(document, field), None)
+    return parse_time(value)
+
+
+def _group_values(document: Mapping[str, Any], name: str) -> list[Any]:
+    """Distinct groupable values of a field (a document counts once per value, as in ES)."""
+    path = name.removesuffix(".keyword")
+    if "." not in path:  # the common case, without the generator machinery
+        value = document.get(path)
+        if value is None or isinstance(value, dict):
+            return []
+        if not isinstance(value, list):
+            too_long = isinstance(value, str) and len(value) > KEYWORD_IGNORE_ABOVE
+            return [] if too_long else [value]
+    seen: list[Any] = []
+    for value in field_values(document, path):
+        if isinstance(value, dict | list):
+            continue
+        if isinstance(value, str) and len(value) > KEYWORD_IGNORE_ABOVE:
+            continue
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def _open(path: Path) -> BinaryIO:
+    if path.suffix == ".gz":
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return path.open("rb", buffering=1 << 20)
