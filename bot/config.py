@@ -60,6 +60,8 @@ class Settings:
     burst_threshold: int = 5  # more new alerts than this in one run -> one summary post
     http_allow_hosts: tuple[str, ...] = ()  # the http source may reach only these, if set
     http_deny_private: bool = True  # the http source may not reach loopback/private/metadata
+    http_deny_hosts: tuple[str, ...] = ()  # the http source may never reach these
+    file_source_roots: tuple[str, ...] = ()  # the file source reads only below these, if set
     log_level: str = "INFO"
 
     @property
@@ -93,6 +95,8 @@ def load_settings(
         burst_threshold=_int(environ, "BURST_THRESHOLD", 5),
         http_allow_hosts=_csv(environ.get("HTTP_SOURCE_ALLOW_HOSTS", "")),
         http_deny_private=_bool(environ, "HTTP_SOURCE_DENY_PRIVATE", True),
+        http_deny_hosts=_csv(environ.get("HTTP_SOURCE_DENY_HOSTS", "")),
+        file_source_roots=_csv(environ.get("FILE_SOURCE_ROOTS", "")),
         log_level=(environ.get("LOG_LEVEL") or "INFO").upper(),
     )
     _check_timezone(settings.timezone)

@@ -53,6 +53,10 @@ def render(settings: Settings) -> list[str]:
         f"ADMINS                {', '.join(settings.admins) or '(none)'}",
         f"TIMEZONE              {settings.timezone}",
         f"HOST:PORT             {settings.host}:{settings.port}",
+        f"HTTP source           allow {', '.join(settings.http_allow_hosts) or '(any public host)'}"
+        f"; deny {', '.join(settings.http_deny_hosts) or '(none extra)'}"
+        f"; private/loopback {'refused' if settings.http_deny_private else 'allowed'}",
+        f"FILE_SOURCE_ROOTS     {', '.join(settings.file_source_roots) or '(anywhere)'}",
     ]
     if not settings.clusters:
         lines.append("ELASTICSEARCH         (no cluster configured)")
