@@ -74,6 +74,20 @@ class Alert(Base):
         Index("ix_alerts_assignee_state", "assignee", "state"),
         Index("ix_alerts_resolved_at", "resolved_at"),
         Index("ix_alerts_channel_message_ts", "channel", "message_ts"),
+        # Digest (migration 0002): per-priority range counts answered from the index alone.
+        Index("ix_alerts_priority_created_at", "priority", "created_at"),
+        Index("ix_alerts_priority_acknowledged_at", "priority", "acknowledged_at", "created_at"),
+        Index("ix_alerts_priority_resolved_at", "priority", "resolved_at", "created_at"),
+        Index(
+            "ix_alerts_resolved_at_search_id",
+            "resolved_at",
+            "search_id",
+            "resolution",
+            "resolved_by",
+        ),
+        Index(
+            "ix_alerts_search_id_created_at_occurrences", "search_id", "created_at", "occurrences"
+        ),
     )
 
 

@@ -1,0 +1,105 @@
+"""Put a digest together (figures, chart, messages) and turn it into outbox rows.
+
+Shared by the scheduler (posts into a channel) and ``/411 digest preview`` (shows it
+to one person).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.digest.chart import CHART_DAYS, day_series, render_chart
+from bot.digest.figures import compute_figures
+from bot.digest.render import RenderedDigest, render_digest
+from bot.models import Delivery, DeliveryKind, DigestPeriod
+
+
+@dataclass(frozen=True)
+class Digest:
+    rendered: RenderedDigest
+    chart_png: bytes | None  # None when the period was quiet: nothing worth a chart
+    period: DigestPeriod
+    start: datetime
+    end: datetime
+
+
+def build_digest(
+    session: Session,
+    *,
+    period: DigestPeriod,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    now: datetime,
+    link_base: str,
+) -> Digest:
+    """Read-only: aggregate queries, then rendering in memory."""
+    figures = compute_figures(session, start, end, now=now)
+    rendered = render_digest(figures, period=period, tz=tz, link_base=link_base, now=now)
+    png = None
+    if rendered.details is not None:
+        series = day_series(session, end, tz, CHART_DAYS)
+        png = render_chart(series, title=f"Alerts per day, last {CHART_DAYS} days")
+    return Digest(rendered, png, period, start, end)
+
+
+def enqueue_digest(session: Session, digest: Digest, channel: str, key: str) -> list[Delivery]:
+    """The post, its thread reply and the chart, in the caller's transaction.
+
+    The reply and the chart name the post as ``parent_delivery_id``: the delivery loop
+    sends them once the post has a ``ts`` to thread under.
+    """
+    top = digest.rendered.top
+    post = outbox.enqueue(
+        session,
+        key=f"{key}:post",
+        kind=DeliveryKind.MESSAGE,
+        channel=channel,
+        payload={"text": top.text, "blocks": top.blocks},
+    )
+    session.flush()  # the children need the post's id
+    rows = [post]
+    details = digest.rendered.details
+    if details is not None:
+        rows.append(
+            outbox.enqueue(
+                session,
+                key=f"{key}:details",
+                kind=DeliveryKind.THREAD_REPLY,
+                channel=channel,
+                payload={"text": details.text, "blocks": details.blocks},
+                parent_delivery_id=post.id,
+            )
+        )
+    if digest.chart_png is not None:
+        rows.append(enqueue_chart(session, digest, channel, f"{key}:chart", parent=post))
+    return rows
+
+
+def enqueue_chart(
+    session: Session, digest: Digest, channel: str, key: str, parent: Delivery | None = None
+) -> Delivery:
+    assert digest.chart_png is not None
+    day = digest.end.strftime("%Y-%m-%d")
+    payload: dict[str, object] = {
+        "filename": f"411-{digest.period.value}-digest-{day}.png",
+        "title": digest.rendered.chart_title,
+        "content_b64": base64.b64encode(digest.chart_png).decode("ascii"),
+        "initial_comment": "Alerts per day by priority; the line is the open backlog.",
+    }
+    if parent is not None:
+        payload["thread_parent_delivery_id"] = parent.id
+    return outbox.enqueue(
+        session,
+        key=key,
+        kind=DeliveryKind.UPLOAD,
+        channel=channel,
+        payload=payload,
+        parent_delivery_id=parent.id if parent is not None else None,
+    )

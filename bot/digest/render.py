@@ -1,0 +1,256 @@
+"""The digest as Slack messages: a ten-second top post, and the details for its thread.
+
+The top post holds six figures, each beside the previous period's with an arrow; the
+thread reply holds the lists (noisiest searches, tuning candidates, failures, alerts
+waiting for an owner, top resolvers). A period in which nothing happened is one line
+("Quiet day") instead of a table of zeros.
+
+Everything that came from users or from log data (search names, alert titles, error
+messages) is escaped with ``bot.slack.escape`` and put in code spans or link labels,
+and every list is bounded, so any data fits Slack's limits (checked in the tests with
+``bot.slack.limits.check_message``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+from bot.digest.figures import ByPriority, DigestFigures, PeriodFigures, WaitingAlert
+from bot.durations import format_duration
+from bot.models import DigestPeriod, Priority
+from bot.slack.escape import code, escape_mrkdwn, is_slack_id, mention_user, truncate
+
+LINE_LIMIT = 280  # one list line; five lines a section keep sections far below 3000
+_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+PRIORITY_ORDER = [Priority.CRITICAL, Priority.HIGH, Priority.MEDIUM, Priority.LOW]
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    text: str  # notification fallback, also readable on its own
+    blocks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    top: SlackMessage
+    details: SlackMessage | None  # None when the period was quiet
+    chart_title: str
+
+
+def permalink_base(slack_api_url: str) -> str:
+    """``https://slack.com/api/`` -> ``https://slack.com/archives/``.
+
+    Slack redirects ``slack.com/archives/<channel>/p<ts>`` to the reader's workspace;
+    the local stand-in serves the same path next to its ``/api/``.
+    """
+    return urljoin(slack_api_url, "../archives/")
+
+
+def message_link(base: str, channel: str | None, ts: str | None) -> str | None:
+    if not (channel and ts and is_slack_id(channel) and _TS.match(ts)):
+        return None
+    return f"{base}{channel}/p{ts.replace('.', '')}"
+
+
+def render_digest(
+    figures: DigestFigures,
+    *,
+    period: DigestPeriod,
+    tz: ZoneInfo,
+    link_base: str,
+    now: datetime,
+) -> RenderedDigest:
+    title = _title(figures.current, period, tz)
+    if figures.quiet:
+        return RenderedDigest(_quiet(figures, period, title), None, title)
+    return RenderedDigest(
+        _top(figures, period, title), _details(figures, link_base, now), f"{title}: alerts per day"
+    )
+
+
+# ---------------------------------------------------------------- top post
+
+
+def _title(current: PeriodFigures, period: DigestPeriod, tz: ZoneInfo) -> str:
+    end = current.end.astimezone(tz)
+    if period == DigestPeriod.WEEKLY:
+        start = current.start.astimezone(tz)
+        return f"411 weekly digest · {start:%a %d %b} to {end:%a %d %b}"
+    return f"411 daily digest · {end:%a %d %b}"
+
+
+def _quiet(figures: DigestFigures, period: DigestPeriod, title: str) -> SlackMessage:
+    word = "week" if period == DigestPeriod.WEEKLY else "day"
+    line = f"*Quiet {word}.* No new alerts, nothing acknowledged or resolved, no failed searches."
+    still_open = figures.current.open_at_end.total
+    if still_open:
+        line += f"\n{still_open} {_plural(still_open, 'alert')} still open."
+    blocks = [_header(title), _section(line)]
+    return SlackMessage(f"{title}: quiet {word}", blocks)
+
+
+def _top(figures: DigestFigures, period: DigestPeriod, title: str) -> SlackMessage:
+    cur, prev = figures.current, figures.previous
+    before = "last week" if period == DigestPeriod.WEEKLY else "the day before"
+    fields = [
+        _count_field("New", cur.new.total, prev.new.total),
+        _count_field("Acknowledged", cur.acknowledged.total, prev.acknowledged.total),
+        _count_field("Resolved", cur.resolved.total, prev.resolved.total),
+        _count_field("Still open", cur.open_at_end.total, prev.open_at_end.total),
+        _time_field("Time to acknowledge", cur.mean_ack_seconds, prev.mean_ack_seconds),
+        _time_field("Time to resolve", cur.mean_resolve_seconds, prev.mean_resolve_seconds),
+    ]
+    context = [f"New by priority: {_priority_line(cur.new)}", f"Arrows compare with {before}."]
+    if cur.failed_runs:
+        context.insert(1, f"⚠️ {cur.failed_runs} failed search {_plural(cur.failed_runs, 'run')}")
+    blocks = [
+        _header(title),
+        {
+            "type": "section",
+            "fields": [{"type": "mrkdwn", "text": f, "verbatim": True} for f in fields],
+        },
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": c} for c in context]},
+    ]
+    text = (
+        f"{title}: {cur.new.total} new, {cur.resolved.total} resolved, "
+        f"{cur.open_at_end.total} still open"
+    )
+    return SlackMessage(text, blocks)
+
+
+def _count_field(label: str, current: int, previous: int) -> str:
+    if current == previous:
+        return f"*{label}*\n{current}  (same)"
+    return f"*{label}*\n{current}  {_delta(current - previous)} from {previous}"
+
+
+def _time_field(label: str, current: float | None, previous: float | None) -> str:
+    if current is None:
+        return f"*{label}*\nnone"
+    shown = format_duration(round(current))
+    if previous is None:
+        return f"*{label}*\n{shown}"
+    diff = round(current - previous)
+    if not diff:
+        return f"*{label}*\n{shown}  (same)"
+    return f"*{label}*\n{shown}  {_arrow(diff)}{format_duration(abs(diff))}"
+
+
+def _delta(diff: int) -> str:
+    return f"{_arrow(diff)}{abs(diff)}" if diff else "="
+
+
+def _change(current: int, previous: int) -> str:
+    return (
+        f"{_delta(current - previous)} from {previous}" if current != previous else "same as before"
+    )
+
+
+def _arrow(diff: float) -> str:
+    return "↑" if diff > 0 else "↓" if diff < 0 else "="
+
+
+def _priority_line(counts: ByPriority) -> str:
+    parts = [f"{p.value} {counts[p]}" for p in PRIORITY_ORDER if counts[p]]
+    return " · ".join(parts) or "none"
+
+
+# ----------------------------------------------------------------- details
+
+
+def _details(figures: DigestFigures, link_base: str, now: datetime) -> SlackMessage:
+    sections = [
+        ("By priority", [_priority_table(figures.current)]),
+        ("Noisiest searches", [_noisy_line(n) for n in figures.noisiest]),
+        (
+            'Often resolved as "not an issue" (tuning candidates)',
+            [_tuning_line(t) for t in figures.tuning],
+        ),
+        ("Searches that failed", [_failed_line(f) for f in figures.failed]),
+        (
+            "Oldest alerts nobody has taken",
+            [_waiting_line(w, link_base, now) for w in figures.waiting],
+        ),
+        ("Top resolvers", [_resolvers_line(figures)] if figures.resolvers else []),
+    ]
+    blocks: list[dict[str, Any]] = []
+    text_parts: list[str] = []
+    for heading, lines in sections:
+        if not lines:
+            continue
+        body = f"*{heading}*\n" + "\n".join(lines)
+        blocks.append(_section(body))
+        text_parts.append(body)
+    return SlackMessage("\n\n".join(text_parts), blocks)
+
+
+def _priority_table(cur: PeriodFigures) -> str:
+    rows = [f"{'':<9}{'new':>6}{'acked':>7}{'resolved':>10}{'open':>7}"]
+    for p in PRIORITY_ORDER:
+        rows.append(
+            f"{p.value:<9}{cur.new[p]:>6}{cur.acknowledged[p]:>7}"
+            f"{cur.resolved[p]:>10}{cur.open_at_end[p]:>7}"
+        )
+    return "```" + "\n".join(rows) + "```"  # numbers and our own labels only
+
+
+def _noisy_line(n: Any) -> str:
+    line = (
+        f"• {code(n.name, 120)} {n.alerts} {_plural(n.alerts, 'alert')} "
+        f"({_change(n.alerts, n.previous_alerts)}), "
+        f"{n.occurrences} {_plural(n.occurrences, 'occurrence')}"
+    )
+    return truncate(line, LINE_LIMIT)
+
+
+def _tuning_line(t: Any) -> str:
+    return truncate(
+        f"• {code(t.name, 120)} {t.not_an_issue} of {t.resolved} resolved "
+        f"({t.share:.0%}) were not an issue",
+        LINE_LIMIT,
+    )
+
+
+def _failed_line(f: Any) -> str:
+    times = f"{f.failures} {_plural(f.failures, 'failure')}"
+    error = f": {code(f.last_error, 140)}" if f.last_error else ""
+    return truncate(f"• {code(f.name, 120)} {times}{error}", LINE_LIMIT)
+
+
+def _waiting_line(w: WaitingAlert, link_base: str, now: datetime) -> str:
+    label = "(restricted search)" if w.restricted else (w.title or "(no title)")
+    label = escape_mrkdwn(" ".join(label.split()))
+    label = truncate(label.replace("|", "¦"), 100)
+    link = message_link(link_base, w.channel, w.message_ts)
+    shown = f"<{link}|#{w.alert_id} {label}>" if link else f"#{w.alert_id} {label}"
+    age = format_duration(max(0, int((now - w.created_at).total_seconds())) // 60 * 60)
+    return truncate(f"• {shown} · {code(w.search_name, 80)} · {w.priority.value} · {age}", 400)
+
+
+def _resolvers_line(figures: DigestFigures) -> str:
+    return " · ".join(f"{mention_user(r.user_id)} {r.resolved}" for r in figures.resolvers)
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _header(title: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}
+
+
+def _section(text: str) -> dict[str, Any]:
+    # verbatim: Slack must not turn bare URLs or #names in data into links or mentions.
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": truncate(text, 3000), "verbatim": True},
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
