@@ -1,0 +1,173 @@
+"""Who may do what: admins, a search's owner, and the people in an alert's channel.
+
+- Admins come from ``settings.admins``: user IDs, or user group IDs (``S...``)
+  whose members are looked up with ``usergroups.users.list``.
+- A search's owner and admins may edit, enable, disable or delete it.
+- Anyone in the alert's channel may act on its alerts, unless the search's
+  ``restricted_to`` (user or group IDs) names who may; owner and admins always may.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.errors import PermissionDenied
+from bot.models import Alert, Search
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, and the channel they acted from (None: App Home, a modal, a DM)."""
+
+    user_id: str
+    channel_id: str | None = None
+
+
+class Directory(Protocol):
+    """What the permission rules need to know about the workspace."""
+
+    def group_members(self, group_id: str) -> frozenset[str]: ...
+
+    def in_channel(self, user_id: str, channel_id: str) -> bool: ...
+
+
+@dataclass
+class StaticDirectory:
+    """A directory from plain data: the CLI and unit tests, where there is no Slack."""
+
+    groups: dict[str, set[str]] = field(default_factory=dict)
+    channels: dict[str, set[str]] = field(default_factory=dict)
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        return frozenset(self.groups.get(group_id, set()))
+
+    def in_channel(self, user_id: str, channel_id: str) -> bool:
+        return user_id in self.channels.get(channel_id, set())
+
+
+class SlackDirectory:
+    """Group and channel membership from the Web API, cached for ``ttl`` seconds."""
+
+    def __init__(self, client: WebClient, ttl: float = 60.0) -> None:
+        self.client = client
+        self.ttl = ttl
+        self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def _get(self, kind: str, ref: str) -> frozenset[str]:
+        key = (kind, ref)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit and hit[0] > time.monotonic():
+                return hit[1]
+        members = self._load(kind, ref)
+        with self._lock:
+            self._cache[key] = (time.monotonic() + self.ttl, members)
+        return members
+
+    def _load(self, kind: str, ref: str) -> frozenset[str]:
+        try:
+            if kind == "group":
+                return frozenset(self.client.usergroups_users_list(usergroup=ref)["users"] or [])
+            members: list[str] = []
+            cursor = None
+            for _ in range(20):  # 20 pages of 1000: large enough for any alert channel
+                page = self.client.conversations_members(channel=ref, cursor=cursor, limit=1000)
+                members.extend(page["members"] or [])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+            return frozenset(members)
+        except SlackApiError as exc:
+            # Unknown group/channel or a missing scope: nobody is a member (fail closed).
+            log.warning("cannot list members of %s %s: %s", kind, ref, exc.response.get("error"))
+            return frozenset()
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        return self._get("group", group_id)
+
+    def in_channel(self, user_id: str, channel_id: str) -> bool:
+        return user_id in self._get("channel", channel_id)
+
+
+def _matches(user_id: str, refs: tuple[str, ...] | list[str], directory: Directory) -> bool:
+    for ref in refs:
+        if ref == user_id:
+            return True
+        if ref.startswith("S") and user_id in directory.group_members(ref):
+            return True
+    return False
+
+
+def is_admin(settings: Settings, directory: Directory, user_id: str) -> bool:
+    return _matches(user_id, settings.admins, directory)
+
+
+def may_manage_search(
+    settings: Settings, directory: Directory, user_id: str, search: Search
+) -> bool:
+    return search.owner == user_id or is_admin(settings, directory, user_id)
+
+
+def check_manage_search(
+    settings: Settings, directory: Directory, actor: Actor, search: Search, what: str
+) -> None:
+    if not may_manage_search(settings, directory, actor.user_id, search):
+        owner = f"<@{search.owner}>" if search.owner else "nobody"
+        raise PermissionDenied(
+            f"Only the owner of search *{search.name}* ({owner}) or an admin may {what} it."
+        )
+
+
+def check_alert_action(
+    settings: Settings, directory: Directory, actor: Actor, search: Search | None, alert: Alert
+) -> None:
+    """Raise PermissionDenied unless ``actor`` may act on ``alert``."""
+    channel = alert.channel or (search.channel if search else None)
+    _check_act(settings, directory, actor, search, channel, f"alert #{alert.id}")
+
+
+def check_act_on_search(
+    settings: Settings, directory: Directory, actor: Actor, search: Search
+) -> None:
+    """Whoever may act on a search's alerts may also suppress or unsuppress them."""
+    _check_act(settings, directory, actor, search, search.channel, f"search {search.name}")
+
+
+def _check_act(
+    settings: Settings,
+    directory: Directory,
+    actor: Actor,
+    search: Search | None,
+    channel: str | None,
+    what: str,
+) -> None:
+    user = actor.user_id
+    if is_admin(settings, directory, user) or (search is not None and search.owner == user):
+        return
+    restricted = list(search.restricted_to) if search and search.restricted_to else []
+    if restricted:
+        if _matches(user, restricted, directory):
+            return
+        raise PermissionDenied(
+            f"The alerts of *{search.name if search else what}* are restricted: only the people "
+            "it names, its owner and admins may act on them."
+        )
+    if channel is None:
+        return  # not posted anywhere: nothing to scope by
+    # Seeing the message is no proof: anyone may read a public channel. Ask Slack (cached).
+    if directory.in_channel(user, channel):
+        return
+    raise PermissionDenied(
+        f"Only people in <#{channel}> may act on {what} (or its search's owner and admins)."
+    )

@@ -1,0 +1,1 @@
+"""The ``/411`` command: one Slack command, many subcommands, routed in ``router``."""

@@ -1,0 +1,184 @@
+"""``/411 alerts ...`` (with their buttons) and suppressions: suppress, suppressions, unsuppress."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot import search_store
+from bot.durations import format_duration, parse_duration
+from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.models import Alert, AlertState, Search, Suppression, utcnow
+from bot.permissions import check_act_on_search, is_admin
+from bot.slack import limits
+from bot.slack.blocks import (
+    PRIORITY_BADGE,
+    Block,
+    button,
+    is_snoozed,
+    mrkdwn,
+    snooze_select,
+    state_line,
+    when,
+)
+from bot.slack.commands.parse import Args
+from bot.slack.commands.router import REGISTRY, CommandContext, Reply
+from bot.slack.escape import code, escape_mrkdwn, mention_user
+from bot.slack.ids import ActionId, alert_block_id
+
+MAX_ALERTS = 50  # read at most this many; as many as fit Slack's limits are shown
+MAX_SUPPRESS = 90 * 86400
+
+
+def _alert_blocks(alert: Alert, search_name: str) -> list[Block]:
+    now = utcnow()
+    text = (
+        f"*#{alert.id}* {PRIORITY_BADGE[alert.priority]} · {escape_mrkdwn(search_name)}\n"
+        f"{code(alert.title or alert.dedupe_key, 300)}\n{state_line(alert, now)} · seen {alert.occurrences}x, last {when(alert.last_seen)}"
+    )
+    value = str(alert.id)
+    elements: list[Block] = [button("Take it", ActionId.TAKE, value, style="primary")]
+    elements.append(
+        button("Unsnooze", ActionId.UNSNOOZE, value)
+        if is_snoozed(alert, now)
+        else snooze_select(ActionId.SNOOZE)
+    )
+    elements.append(button("Resolve", ActionId.RESOLVE, value, style="danger"))
+    return [
+        {"type": "section", "text": mrkdwn(text, verbatim=False)},
+        {"type": "actions", "block_id": alert_block_id(alert.id, "list"), "elements": elements},
+    ]
+
+
+def _fit(title: str, rows: list[tuple[Alert, str]]) -> Reply:
+    """As many alerts as fit in one message; the rest are counted."""
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(title, verbatim=False)}]
+    shown = 0
+    for alert, name in rows:
+        candidate = blocks + _alert_blocks(alert, name)
+        if limits.check_message(
+            {"text": title, "blocks": [*candidate, {"type": "context", "elements": [mrkdwn("…")]}]}
+        ):
+            break
+        blocks, shown = candidate, shown + 1
+    if shown < len(rows):
+        more = f"…and {len(rows) - shown} more. Narrow it down: `/411 alerts mine`, `/411 alerts search <id>`."
+        blocks.append({"type": "context", "elements": [mrkdwn(more, verbatim=False)]})
+    return Reply(title, blocks)
+
+
+@REGISTRY.add(
+    "alerts", "/411 alerts [open | mine | search <id|name>]", "open alerts, with their buttons"
+)
+def alerts(ctx: CommandContext, args: Args) -> Reply:
+    mode = args.words[0].lower() if args.words else "open"
+    query = (
+        select(Alert, Search.name)
+        .join(Search, Search.id == Alert.search_id)
+        .where(Alert.state != AlertState.RESOLVED)
+    )
+    with ctx.db as session:
+        if mode == "open":
+            title = "*Open alerts*"
+        elif mode == "mine":
+            query = query.where(Alert.assignee == ctx.actor.user_id)
+            title = f"*Open alerts assigned to {mention_user(ctx.actor.user_id)}*"
+        elif mode == "search":
+            search = search_store.find_search(session, args.word(1, "search"))
+            query = query.where(Alert.search_id == search.id)
+            title = f"*Open alerts of {escape_mrkdwn(search.name)}*"
+        else:
+            raise InvalidInput(
+                f"Unknown alert list {code(mode, 50)}. Usage: `/411 alerts [open | mine | search <id|name>]`"
+            )
+        rows = session.execute(query.order_by(Alert.id.desc()).limit(MAX_ALERTS)).all()
+        pairs = [(alert, name) for alert, name in rows]
+        pairs.sort(key=lambda pair: (-pair[0].priority.rank, -pair[0].id))
+        if not pairs:
+            return Reply(title + ": none. :tada:")
+        return _fit(title, pairs)
+
+
+@REGISTRY.add(
+    "suppress",
+    "/411 suppress <search> <key> for <duration> [reason]",
+    "silence one alert key of a search for a while",
+)
+def suppress(ctx: CommandContext, args: Args) -> Reply:
+    words = args.words
+    if len(words) < 4 or words[2].lower() != "for":
+        raise InvalidInput(
+            'Usage: `/411 suppress <search> <key> for <duration> [reason]`, e.g. `/411 suppress 12 "user=bob" for 2h maintenance`'
+        )
+    try:
+        seconds = parse_duration(words[3])
+    except ValueError as exc:
+        raise InvalidInput(f"Duration: {exc}", field="duration") from None
+    if not 60 <= seconds <= MAX_SUPPRESS:
+        raise InvalidInput("A suppression lasts between 1 minute and 90 days.", field="duration")
+    reason = " ".join(words[4:]) or args.options.get("reason", "")
+    with ctx.db as session:
+        search = search_store.find_search(session, words[0])
+        check_act_on_search(ctx.settings, ctx.services.directory, ctx.actor, search)
+        now = utcnow()
+        row = Suppression(
+            search_id=search.id,
+            dedupe_key=words[1],
+            reason=reason,
+            created_by=ctx.actor.user_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=seconds),
+        )
+        session.add(row)
+        session.flush()
+        text = (
+            f"Suppression #{row.id}: key {code(words[1], 200)} of *{escape_mrkdwn(search.name)}* "
+            f"is silent for {format_duration(seconds)} (until {when(row.expires_at)})."
+        )
+    return Reply(text)
+
+
+@REGISTRY.add("suppressions", "/411 suppressions", "active suppressions")
+def suppressions(ctx: CommandContext, args: Args) -> Reply:
+    now = utcnow()
+    with ctx.db as session:
+        rows = session.execute(
+            select(Suppression, Search.name)
+            .join(Search, Search.id == Suppression.search_id, isouter=True)
+            .where(Suppression.lifted_at.is_(None))
+            .order_by(Suppression.id)
+        ).all()
+        lines = []
+        for row, name in rows:
+            if not row.is_active(now):
+                continue
+            what = code(row.dedupe_key, 150) if row.dedupe_key else code(row.match or {}, 150)
+            until = when(row.expires_at) if row.expires_at else "until lifted"
+            reason = f" · {escape_mrkdwn(row.reason)}" if row.reason else ""
+            lines.append(
+                f"`#{row.id}` {escape_mrkdwn(name or 'every search')} · {what} · until {until} · "
+                f"by {mention_user(row.created_by)} · {row.suppressed_count} suppressed{reason}"
+            )
+    if not lines:
+        return Reply("No active suppressions.")
+    return Reply("*Active suppressions*\n" + "\n".join(lines[:40]))
+
+
+@REGISTRY.add("unsuppress", "/411 unsuppress <id>", "lift a suppression")
+def unsuppress(ctx: CommandContext, args: Args) -> Reply:
+    raw = args.word(0, "id").lstrip("#")
+    if not raw.isdigit():
+        raise InvalidInput(f"{code(raw, 50)} is not a suppression id; see `/411 suppressions`.")
+    with ctx.db as session:
+        row = session.get(Suppression, int(raw))
+        if row is None or row.lifted_at is not None:
+            raise NotFound(f"No active suppression #{raw}.")
+        search = session.get(Search, row.search_id) if row.search_id else None
+        if search is not None:
+            check_act_on_search(ctx.settings, ctx.services.directory, ctx.actor, search)
+        elif not is_admin(ctx.settings, ctx.services.directory, ctx.actor.user_id):
+            raise PermissionDenied("Only admins may lift a suppression that covers every search.")
+        row.lifted_at = utcnow()
+        row.lifted_by = ctx.actor.user_id
+    return Reply(f"Suppression #{raw} is lifted.")

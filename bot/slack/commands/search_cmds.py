@@ -1,0 +1,308 @@
+"""``/411 search ...``: create, test, list, show, edit, enable, disable, delete, run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from bot import runner, search_store
+from bot.errors import InvalidInput
+from bot.models import SearchRun
+from bot.permissions import check_manage_search
+from bot.searchdef import (
+    ALIASES,
+    DefinitionError,
+    SearchDefinition,
+    definition_from_search,
+    definition_to_dict,
+    parse_definition,
+)
+from bot.slack import slow
+from bot.slack.blocks import when
+from bot.slack.commands.parse import Args, slack_ref
+from bot.slack.commands.router import REGISTRY, CommandContext, Reply
+from bot.slack.escape import (
+    code,
+    code_block,
+    escape_mrkdwn,
+    mention_channel,
+    mention_user,
+    truncate,
+)
+from bot.slack.search_modal import search_modal
+
+FIELD_NAMES = set(SearchDefinition.__dataclass_fields__) | set(ALIASES) | {"condition"}
+ID_FIELDS = {"owner", "channel", "oncall_group"}
+MAX_LIST = 40
+
+
+def raw_from_options(options: dict[str, str]) -> dict[str, Any]:
+    """``key=value`` options as a raw definition; unknown keys are source settings."""
+    raw: dict[str, Any] = {}
+    config: dict[str, Any] = {}
+    for key, value in options.items():
+        if key.startswith(("source_config.", "config.")):
+            config[key.split(".", 1)[1]] = value
+        elif key in FIELD_NAMES:
+            if key in ID_FIELDS:
+                value = slack_ref(value)
+            elif key == "restricted_to":
+                value = ",".join(slack_ref(v) for v in value.split(","))
+            raw[key] = value
+        else:
+            config[key] = value
+    if config:
+        raw["source_config"] = {**raw.get("source_config", {}), **config}
+    return raw
+
+
+def _definition(raw: dict[str, Any]) -> SearchDefinition:
+    try:
+        return parse_definition(raw)
+    except DefinitionError as exc:
+        problems = "\n".join(
+            f"• {code(e.field, 80)}: {escape_mrkdwn(e.message)}" for e in exc.errors
+        )
+        raise InvalidInput(f"The search definition has problems:\n{problems}") from None
+
+
+def _sources() -> list[str]:
+    from searches.registry import load_sources
+
+    return list(load_sources())
+
+
+def _find(ctx: CommandContext, args: Args) -> tuple[int, str]:
+    ref = args.word(0, "search")
+    with ctx.db as session:
+        search = search_store.find_search(session, ref)
+        return search.id, search.name
+
+
+@REGISTRY.add(
+    "search create",
+    "/411 search create [name=… source=… query=… schedule=…]",
+    "create a search (a form, or everything inline)",
+)
+def create(ctx: CommandContext, args: Args) -> Reply | None:
+    if not args.options:
+        view = search_modal(_sources(), channel=ctx.channel_id)
+        ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)
+        return None
+    raw = raw_from_options(args.options)
+    if args.words and "name" not in raw:
+        raw["name"] = " ".join(args.words)
+    raw.setdefault("owner", ctx.actor.user_id)
+    raw.setdefault("channel", ctx.channel_id)
+    defn = _definition(raw)
+    with ctx.db as session:
+        search = search_store.create_search(session, defn, ctx.actor.user_id, "created with /411")
+        search_id = search.id
+    return Reply(
+        f"Created search *{escape_mrkdwn(defn.name)}* (#{search_id}), alerts go to {mention_channel(defn.channel)}. Try it with `/411 search test {search_id}`."
+    )
+
+
+def preview_text(preview: runner.RunPreview) -> str:
+    if preview.error:
+        return f":x: *{escape_mrkdwn(preview.search_name)}* failed: {code(preview.error, 1500)}"
+    plan = preview.plan
+    lines = [
+        f"*{escape_mrkdwn(preview.search_name)}* over {when(preview.window.start)} to {when(preview.window.end)} ({preview.duration_ms} ms):",
+        f"*{plan.hits}* hits · *{plan.firing}* firing · *{len(plan.new)}* new alerts · *{len(plan.seen)}* already open · *{plan.suppressed}* suppressed",
+    ]
+    if plan.burst:
+        lines.append("These new alerts would be posted as one burst summary.")
+    for new in plan.new[:5]:
+        title = code(new.title or new.key, 200)
+        lines.append(f"• {title} key {code(new.key, 100)} x{new.occurrences}")
+    if len(plan.new) > 5:
+        lines.append(f"…and {len(plan.new) - 5} more.")
+    if preview.truncated:
+        lines.append(
+            "_The source returned more results than one run reads; the count is a lower bound._"
+        )
+    return truncate("\n".join(lines), 3000)
+
+
+@REGISTRY.add(
+    "search test",
+    "/411 search test <id|name> | /411 search test source=… query=…",
+    "run a search without alerting: the count and the first results",
+    slow=True,
+)
+def test(ctx: CommandContext, args: Args) -> None:
+    target: SearchDefinition | int
+    if args.options:
+        raw = raw_from_options(args.options)
+        raw.setdefault("name", "inline test")
+        raw.setdefault("channel", ctx.channel_id)
+        target = _definition(raw)
+    else:
+        target, _ = _find(ctx, args)
+    # The same code path as a run (runner.preview_search), in a worker process after the ack.
+    ctx.later(slow.preview_job, ctx.settings, target)
+
+
+@REGISTRY.add(
+    "search list",
+    "/411 search list [filter]",
+    "searches with their schedule, last run and open alerts",
+)
+def list_(ctx: CommandContext, args: Args) -> Reply:
+    text_filter = " ".join(args.words) or None
+    with ctx.db as session:
+        summaries = search_store.list_searches(session, text_filter)
+    if not summaries:
+        return Reply(
+            "No searches"
+            + (
+                f" match {code(text_filter)}."
+                if text_filter
+                else " yet. Create one with `/411 search create`."
+            )
+        )
+    lines = []
+    for s in summaries[:MAX_LIST]:
+        status = s.last_run_status.value if s.last_run_status else "never ran"
+        state = "" if s.enabled else " · _disabled_"
+        lines.append(
+            f"`#{s.id}` *{escape_mrkdwn(s.name)}* · {escape_mrkdwn(s.source)} · {escape_mrkdwn(s.schedule)} · last run: {status} · {s.open_alerts} open{state}"
+        )
+    if len(summaries) > MAX_LIST:
+        lines.append(f"…and {len(summaries) - MAX_LIST} more; narrow it with a filter.")
+    return Reply(truncate("\n".join(lines), 3000))
+
+
+@REGISTRY.add(
+    "search show",
+    "/411 search show <id|name>",
+    "a search's definition, last runs and change history",
+)
+def show(ctx: CommandContext, args: Args) -> Reply:
+    with ctx.db as session:
+        search = search_store.find_search(session, args.word(0, "search"))
+        definition = yaml.safe_dump(
+            definition_to_dict(definition_from_search(search)), sort_keys=False, allow_unicode=True
+        )
+        runs = session.scalars(
+            select(SearchRun)
+            .where(SearchRun.search_id == search.id)
+            .order_by(SearchRun.id.desc())
+            .limit(5)
+        ).all()
+        revisions = search_store.revisions(session, search)[-5:]
+        head = f"*{escape_mrkdwn(search.name)}* (#{search.id}, version {search.version}) · owner {mention_user(search.owner)}"
+        run_lines = [
+            f"• {when(r.started_at or r.scheduled_for)} {r.status.value} · {r.hits} hits · {r.alerts_new} new"
+            + (f" · {code(r.error, 200)}" if r.error else "")
+            for r in runs
+        ] or ["• no runs yet"]
+        rev_lines = [
+            f"• v{r.version} {when(r.changed_at)} by {mention_user(r.changed_by)}: {escape_mrkdwn(r.reason)}"
+            for r in reversed(revisions)
+        ]
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": head}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": code_block(definition, 2900)}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": truncate("*Last runs*\n" + "\n".join(run_lines), 3000),
+            },
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": truncate("*History*\n" + "\n".join(rev_lines), 3000),
+            },
+        },
+    ]
+    return Reply(f"Search {escape_mrkdwn(search.name)}", blocks)
+
+
+@REGISTRY.add(
+    "search edit",
+    "/411 search edit <id|name> [field=value …]",
+    "change a search (a form, or fields inline)",
+)
+def edit(ctx: CommandContext, args: Args) -> Reply | None:
+    with ctx.db as session:
+        search = search_store.find_search(session, args.word(0, "search"))
+        check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "edit")
+        defn = definition_from_search(search)
+        if args.options:
+            raw = {**definition_to_dict(defn), **raw_from_options(args.options)}
+            if "condition_op" in raw or "condition_threshold" in raw:
+                raw.pop("condition", None)
+            changed = search_store.update_search(
+                session, search, _definition(raw), ctx.actor.user_id, "edited with /411"
+            )
+            return Reply(
+                f"Search *{escape_mrkdwn(search.name)}* "
+                + ("updated." if changed else "unchanged.")
+            )
+        view = search_modal(_sources(), defn, search_id=search.id, channel=ctx.channel_id)
+    ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)
+    return None
+
+
+def _toggle(ctx: CommandContext, args: Args, enabled: bool) -> Reply:
+    verb = "enable" if enabled else "disable"
+    with ctx.db as session:
+        search = search_store.find_search(session, args.word(0, "search"))
+        check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, verb)
+        changed = search_store.set_enabled(session, search, enabled, ctx.actor.user_id)
+        name = search.name
+    state = "enabled" if enabled else "disabled"
+    return Reply(
+        f"Search *{escape_mrkdwn(name)}* "
+        + (f"is {state} now." if changed else f"was {state} already.")
+    )
+
+
+@REGISTRY.add("search enable", "/411 search enable <id|name>", "schedule a search again")
+def enable(ctx: CommandContext, args: Args) -> Reply:
+    return _toggle(ctx, args, True)
+
+
+@REGISTRY.add("search disable", "/411 search disable <id|name>", "stop running a search")
+def disable(ctx: CommandContext, args: Args) -> Reply:
+    return _toggle(ctx, args, False)
+
+
+@REGISTRY.add(
+    "search delete",
+    "/411 search delete <id|name>",
+    "delete a search (its alerts stay in the history)",
+)
+def delete(ctx: CommandContext, args: Args) -> Reply:
+    with ctx.db as session:
+        search = search_store.find_search(session, args.word(0, "search"))
+        check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "delete")
+        name = search.name
+        search_store.delete_search(session, search, ctx.actor.user_id, "deleted with /411")
+    return Reply(f"Search *{escape_mrkdwn(name)}* is deleted.")
+
+
+@REGISTRY.add("search run", "/411 search run <id|name>", "run a search now, for real", slow=True)
+def run(ctx: CommandContext, args: Args) -> None:
+    with ctx.db as session:
+        search = search_store.find_search(session, args.word(0, "search"))
+        check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "run")
+        search_id, name = search.id, search.name
+    ctx.later(slow.run_job, ctx.settings, search_id, name)
+
+
+def run_text(name: str, finished: SearchRun) -> str:
+    text = (
+        f"Ran *{escape_mrkdwn(name)}*: {finished.status.value} · {finished.hits} hits · "
+        f"{finished.alerts_new} new alerts · {finished.alerts_updated} updated"
+    )
+    if finished.error:
+        text += f"\n{code(finished.error, 1500)}"
+    return text

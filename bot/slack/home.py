@@ -1,0 +1,127 @@
+"""App Home: my open alerts, open alerts by priority, failing searches, create a search.
+
+Published on ``app_home_opened`` and on the Refresh button; at most 100 blocks, so
+each section shows a few rows and counts the rest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Alert, AlertState, Priority, Search
+from bot.slack import limits
+from bot.slack.blocks import PRIORITY_BADGE, Block, button, mrkdwn, plain_text, state_line, when
+from bot.slack.escape import code, escape_mrkdwn, mention_channel, truncate
+from bot.slack.feedback import guarded
+from bot.slack.ids import ActionId, alert_block_id
+
+ROWS = 8
+
+
+def _alert_row(alert: Alert, search_name: str, part: str) -> list[Block]:
+    from bot.models import utcnow
+
+    text = (
+        f"*#{alert.id}* {PRIORITY_BADGE[alert.priority]} · {escape_mrkdwn(search_name)} · "
+        f"{code(alert.title or alert.dedupe_key, 200)}\n{state_line(alert, utcnow())}"
+    )
+    section: Block = {
+        "type": "section",
+        "block_id": alert_block_id(alert.id, part),
+        "text": mrkdwn(text, verbatim=False),
+    }
+    section["accessory"] = button("Resolve", ActionId.RESOLVE, str(alert.id))
+    return [section]
+
+
+def home_view(session: Session, user_id: str) -> Block:
+    rows = session.execute(
+        select(Alert, Search.name)
+        .join(Search, Search.id == Alert.search_id)
+        .where(Alert.state != AlertState.RESOLVED)
+    ).all()
+    mine = [(a, n) for a, n in rows if a.assignee == user_id]
+    blocks: list[Block] = [
+        {"type": "header", "text": plain_text("411", 150)},
+        {
+            "type": "actions",
+            "elements": [
+                button("Create a search", ActionId.HOME_CREATE, style="primary"),
+                button("Refresh", ActionId.HOME_REFRESH),
+            ],
+        },
+        {"type": "header", "text": plain_text(f"My open alerts ({len(mine)})", 150)},
+    ]
+    for alert, name in sorted(mine, key=lambda p: (-p[0].priority.rank, -p[0].id))[:ROWS]:
+        blocks.extend(_alert_row(alert, name, "mine"))
+    if not mine:
+        blocks.append({"type": "context", "elements": [mrkdwn("Nothing assigned to you. :tada:")]})
+    counts = Counter(a.priority for a, _ in rows)
+    blocks.append({"type": "header", "text": plain_text(f"Open alerts ({len(rows)})", 150)})
+    summary = " · ".join(f"{PRIORITY_BADGE[p]}: *{counts[p]}*" for p in reversed(list(Priority)))
+    blocks.append({"type": "section", "text": mrkdwn(summary, verbatim=False)})
+    for priority in reversed(list(Priority)):
+        top = sorted((p for p in rows if p[0].priority == priority), key=lambda p: -p[0].id)[
+            : ROWS // 2
+        ]
+        for alert, name in top:
+            blocks.extend(_alert_row(alert, name, "open"))
+    blocks.extend(_failing(session))
+    view = {"type": "home", "blocks": blocks[: limits.MAX_VIEW_BLOCKS]}
+    return view
+
+
+def _failing(session: Session) -> list[Block]:
+    failing = session.scalars(
+        select(Search)
+        .where(Search.deleted_at.is_(None), Search.consecutive_failures > 0)
+        .order_by(Search.consecutive_failures.desc())
+    ).all()
+    blocks: list[Block] = [
+        {"type": "header", "text": plain_text(f"Failing searches ({len(failing)})", 150)}
+    ]
+    if not failing:
+        return [
+            *blocks,
+            {"type": "context", "elements": [mrkdwn("Every search ran fine last time.")]},
+        ]
+    lines = [
+        f"`#{s.id}` *{escape_mrkdwn(s.name)}* · {s.consecutive_failures} failed runs in a row · "
+        f"alerts to {mention_channel(s.channel)} · next run {when(s.next_run_at)}"
+        for s in failing[:20]
+    ]
+    return [
+        *blocks,
+        {"type": "section", "text": mrkdwn(truncate("\n".join(lines), 3000), verbatim=False)},
+    ]
+
+
+def publish(client: WebClient, session: Session, user_id: str) -> None:
+    view = home_view(session, user_id)
+    limits.ensure_view(view)
+    client.views_publish(user_id=user_id, view=view)
+
+
+def register(app: App) -> None:
+    @app.event("app_home_opened")
+    @guarded
+    def on_home_opened(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        with context["db"] as session:
+            publish(client, session, event["user"])
+
+    @app.action(ActionId.HOME_REFRESH)
+    @guarded
+    def on_refresh(
+        ack: Ack, body: dict[str, Any], context: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        with context["db"] as session:
+            publish(client, session, body["user"]["id"])

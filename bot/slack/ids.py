@@ -1,0 +1,72 @@
+"""Action, block and callback IDs: the names Slack sends back when someone clicks.
+
+An alert's buttons carry the alert id in their ``value``; selects (which have no
+value of their own) carry it in the ``block_id`` as ``alert:<id>:<n>``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+
+class ActionId(enum.StrEnum):
+    TAKE = "alert_take"
+    ASSIGN = "alert_assign"
+    SNOOZE = "alert_snooze"
+    UNSNOOZE = "alert_unsnooze"
+    RESOLVE = "alert_resolve"
+    REOPEN = "alert_reopen"
+    ESCALATE = "alert_escalate"
+    NOTE = "alert_note"
+    LINK = "alert_link"  # url buttons still send an action that must be acked
+    QUICK = "alert_quick"  # overflow menu on a burst's thread listing
+    BURST_RESOLVE = "burst_resolve"
+    BURST_SNOOZE = "burst_snooze"
+    HOME_CREATE = "home_create_search"
+    HOME_REFRESH = "home_refresh"
+
+
+class CallbackId(enum.StrEnum):
+    RESOLVE = "alert_resolve_modal"
+    NOTE = "alert_note_modal"
+    SNOOZE = "alert_snooze_modal"
+    BURST_RESOLVE = "burst_resolve_modal"
+    SEARCH_CREATE = "search_create_modal"
+    SEARCH_EDIT = "search_edit_modal"
+
+
+SNOOZE_CHOICES: list[tuple[str, str]] = [
+    ("30 min", "1800"),
+    ("1 hour", "3600"),
+    ("4 hours", "14400"),
+    ("1 day", "86400"),
+    ("1 week", "604800"),
+    ("Custom…", "custom"),
+]
+
+_ALERT_BLOCK = re.compile(r"^alert:(\d+):")
+_BURST_BLOCK = re.compile(r"^burst:(\d+):")
+
+
+def alert_block_id(alert_id: int, part: str) -> str:
+    return f"alert:{alert_id}:{part}"
+
+
+def burst_block_id(delivery_id: int, part: str) -> str:
+    return f"burst:{delivery_id}:{part}"
+
+
+def alert_id_from(block_id: str | None, value: str | None) -> int | None:
+    """The alert an action is about: from the button's value, else from the block id."""
+    if value and value.isdigit():
+        return int(value)
+    match = _ALERT_BLOCK.match(block_id or "")
+    return int(match.group(1)) if match else None
+
+
+def burst_id_from(block_id: str | None, value: str | None) -> int | None:
+    if value and value.isdigit():
+        return int(value)
+    match = _BURST_BLOCK.match(block_id or "")
+    return int(match.group(1)) if match else None

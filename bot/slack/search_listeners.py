@@ -1,0 +1,94 @@
+"""Submissions of the search modal (create / edit): per-field errors, or save and confirm."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import search_store
+from bot.errors import BotError
+from bot.permissions import Actor, check_manage_search
+from bot.slack.escape import escape_mrkdwn
+from bot.slack.feedback import guarded
+from bot.slack.ids import ActionId, CallbackId
+from bot.slack.search_modal import ModalErrors, block_for, definition_from_view, search_modal
+from bot.slack.services import Services
+
+
+def _tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+    except SlackApiError:
+        pass  # not in that channel (or it is gone): a DM still reaches them
+    client.chat_postMessage(channel=user, text=text)
+
+
+def register(app: App) -> None:
+    @app.view(CallbackId.SEARCH_CREATE)
+    @guarded
+    def on_create(
+        ack: Ack, view: dict[str, Any], context: dict[str, Any], client: WebClient
+    ) -> None:
+        _save(ack, view, context, client, editing=False)
+
+    @app.view(CallbackId.SEARCH_EDIT)
+    @guarded
+    def on_edit(ack: Ack, view: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
+        _save(ack, view, context, client, editing=True)
+
+    @app.action(ActionId.HOME_CREATE)
+    @guarded
+    def on_home_create(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        from searches.registry import load_sources
+
+        client.views_open(trigger_id=body["trigger_id"], view=search_modal(list(load_sources())))
+
+
+def _save(
+    ack: Ack, view: dict[str, Any], context: dict[str, Any], client: WebClient, *, editing: bool
+) -> None:
+    meta = json.loads(view.get("private_metadata") or "{}")
+    actor: Actor = context["actor"]
+    services: Services = context["services"]
+    channel = meta.get("channel")
+    try:
+        defn = definition_from_view(view, owner=actor.user_id, channel=channel)
+        with context["db"] as session:
+            if editing:
+                search = search_store.find_search(session, str(meta.get("search_id")))
+                check_manage_search(
+                    services.runtime.settings,
+                    services.directory,
+                    Actor(actor.user_id, channel),
+                    search,
+                    "edit",
+                )
+                changed = search_store.update_search(
+                    session, search, defn, actor.user_id, "edited in Slack"
+                )
+                text = f"Search *{escape_mrkdwn(defn.name)}* " + (
+                    "saved." if changed else "unchanged."
+                )
+            else:
+                search = search_store.create_search(
+                    session, defn, actor.user_id, "created in Slack"
+                )
+                text = f"Created search *{escape_mrkdwn(defn.name)}* (#{search.id}). Try it: `/411 search test {search.id}`"
+    except ModalErrors as exc:
+        ack(response_action="errors", errors=exc.errors)
+        return
+    except BotError as exc:
+        ack(
+            response_action="errors",
+            errors={block_for(getattr(exc, "field", None) or "name"): exc.message[:2000]},
+        )
+        return
+    ack()
+    _tell(client, actor.user_id, channel, text)

@@ -1,0 +1,294 @@
+"""`/411` typed in the stand-in: signed request -> bot -> Web API / response_url -> what the user sees."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.models import Search, SearchRevision, Suppression
+from bot.runtime import Runtime
+from bot.standin import SlackStandIn
+from tests.slack.conftest import BotServer, add_alert, add_search, wait_for
+
+
+def _said(standin: SlackStandIn, user: str, count: int = 1, channel: str = "C_ALERTS") -> str:
+    found = wait_for(
+        lambda: (
+            len(standin.ephemerals(user, channel)) >= count and standin.ephemerals(user, channel)
+        ),
+        what="an ephemeral reply",
+    )
+    return str(found[count - 1].text)
+
+
+def _said_with(standin: SlackStandIn, user: str, needle: str, channel: str = "C_ALERTS") -> str:
+    """The ephemeral containing ``needle`` (an ack and its answer may arrive in either order)."""
+    found = wait_for(
+        lambda: [e for e in standin.ephemerals(user, channel) if needle in e.text], what=needle
+    )
+    return str(found[0].text)
+
+
+def _log_file(tmp_path: Path, lines: int = 3) -> Path:
+    path = tmp_path / "auth.log"
+    now = datetime.now(UTC)
+    with path.open("w") as out:
+        for i in range(lines):
+            stamp = (now - timedelta(minutes=2, seconds=i)).isoformat()
+            out.write(
+                json.dumps(
+                    {
+                        "@timestamp": stamp,
+                        "event": "login",
+                        "outcome": "failure",
+                        "user": f"user{i}",
+                    }
+                )
+                + "\n"
+            )
+    return path
+
+
+def test_it_answers_help_ephemerally_within_three_seconds(
+    standin: SlackStandIn, bot: BotServer
+) -> None:
+    reply = standin.send_command("U_BOB", "C_ALERTS", "help")
+    assert reply.ok and reply.elapsed < 3
+    text = _said(standin, "U_BOB")
+    assert "/411 search create" in text and "/411 suppress" in text
+    assert standin.messages("C_ALERTS") == []  # ephemeral: nothing in the channel
+
+
+def test_it_suggests_the_nearest_command_for_an_unknown_word(
+    standin: SlackStandIn, bot: BotServer
+) -> None:
+    standin.send_command("U_BOB", "C_ALERTS", "serch lsit")
+    text = _said(standin, "U_BOB")
+    assert "Unknown command" in text and "Did you mean `search list`" in text and "Usage" in text
+
+
+def test_it_reports_an_unbalanced_quote_clearly(standin: SlackStandIn, bot: BotServer) -> None:
+    standin.send_command("U_BOB", "C_ALERTS", 'search create name="oops')
+    assert "check your quotes" in _said(standin, "U_BOB")
+
+
+def test_it_creates_a_search_inline_and_lists_shows_disables_and_deletes_it(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer, tmp_path: Path
+) -> None:
+    log = _log_file(tmp_path)
+    standin.send_command(
+        "U_BOB",
+        "C_ALERTS",
+        f'search create name="failed logins" source=file path={log} query="outcome:failure" schedule="every 5m" key_fields=user priority=high',
+    )
+    assert "Created search *failed logins*" in _said(standin, "U_BOB")
+    with runtime.sessions() as session:
+        search = session.scalar(select(Search).where(Search.name == "failed logins"))
+        assert search is not None
+        assert search.owner == "U_BOB" and search.channel == "C_ALERTS"
+        assert search.source_config == {"path": str(log), "query": "outcome:failure"}
+        search_id = search.id
+    standin.send_command("U_BOB", "C_ALERTS", "search list fail")
+    assert "failed logins" in _said(standin, "U_BOB", 2)
+    standin.send_command("U_BOB", "C_ALERTS", f"search show {search_id}")
+    shown = wait_for(
+        lambda: (
+            len(standin.ephemerals("U_BOB", "C_ALERTS")) >= 3
+            and standin.ephemerals("U_BOB", "C_ALERTS")[2]
+        )
+    )
+    blocks_text = json.dumps(shown.blocks)
+    assert (
+        "outcome:failure" in blocks_text and "Last runs" in blocks_text and "History" in blocks_text
+    )
+    standin.send_command("U_DAVE", "C_GENERAL", f"search disable {search_id}")
+    assert "Only the owner" in _said(standin, "U_DAVE", channel="C_GENERAL")
+    standin.send_command("U_BOB", "C_ALERTS", f"search disable {search_id}")
+    assert "disabled now" in _said(standin, "U_BOB", 4)
+    standin.send_command("U_BOB", "C_ALERTS", f"search edit {search_id} priority=critical")
+    assert "updated" in _said(standin, "U_BOB", 5)
+    standin.send_command("U_ALICE", "C_ALERTS", f"search delete {search_id}")  # an admin
+    assert "is deleted" in _said(standin, "U_ALICE")
+    with runtime.sessions() as session:
+        row = session.get(Search, search_id)
+        assert row is not None and row.deleted_at is not None and not row.enabled
+        reasons = [
+            r.reason
+            for r in session.scalars(
+                select(SearchRevision).where(SearchRevision.search_id == search_id)
+            )
+        ]
+    assert len(reasons) == 4  # created, disabled, edited, deleted
+
+
+def test_it_lists_every_field_error_of_an_inline_definition(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    standin.send_command(
+        "U_BOB",
+        "C_ALERTS",
+        'search create name=x source=file schedule="every never" priority=urgent',
+    )
+    text = _said(standin, "U_BOB")
+    assert "`schedule`" in text and "`priority`" in text and "path" in text
+    with runtime.sessions() as session:
+        assert session.scalar(select(Search.id)) is None
+
+
+def test_it_tests_a_search_after_acking_at_once(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer, tmp_path: Path
+) -> None:
+    log = _log_file(tmp_path, lines=4)
+    search_id = add_search(
+        runtime, source_config={"path": str(log), "query": "outcome:failure"}, key_fields=["user"]
+    )
+    reply = standin.send_command("U_BOB", "C_ALERTS", f"search test {search_id}")
+    assert reply.ok and reply.elapsed < 3
+    assert "Working on" in reply.body
+    text = _said_with(standin, "U_BOB", "hits")
+    assert "*4* hits" in text and "*4* new alerts" in text
+    standin.send_command(
+        "U_BOB", "C_ALERTS", f'search test source=file path={log} query="user:user1"'
+    )
+    _said_with(standin, "U_BOB", "*1* hits")
+
+
+def test_it_opens_the_create_modal_and_shows_per_field_errors(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer, tmp_path: Path
+) -> None:
+    standin.send_command("U_BOB", "C_ALERTS", "search create")
+    modal = wait_for(lambda: standin.modal_stack("U_BOB"), what="the modal")[-1]
+    blocks = {b["block_id"] for b in modal.definition["blocks"]}
+    assert {
+        "name",
+        "source",
+        "source_config",
+        "schedule",
+        "condition",
+        "priority",
+        "channel",
+        "owner",
+        "oncall_group",
+        "restricted_to",
+    } <= blocks
+
+    def text(value: str) -> dict[str, object]:
+        return {"type": "plain_text_input", "value": value}
+
+    values = {
+        "name": {"name": text("ssh brute force")},
+        "source": {"source": {"type": "static_select", "selected_option": {"value": "file"}}},
+        "source_config": {"source_config": text("query: 'outcome:(failure'")},
+        "schedule": {"schedule": text("every banana")},
+    }
+    reply = standin.submit_view("U_BOB", modal.id, values)
+    errors = reply.json()["errors"]
+    assert set(errors) >= {"schedule", "source_config"}
+    assert standin.modal_stack("U_BOB")  # still open, showing the errors
+    log = _log_file(tmp_path)
+    values["source_config"] = {"source_config": text(f"path: {log}\nquery: 'outcome:failure'")}
+    values["schedule"] = {"schedule": text("*/5 * * * *")}
+    reply = standin.submit_view("U_BOB", modal.id, values)
+    assert reply.ok and not reply.body.strip()
+    with runtime.sessions() as session:
+        search = session.scalar(select(Search).where(Search.name == "ssh brute force"))
+        assert search is not None and search.owner == "U_BOB" and search.channel == "C_ALERTS"
+
+
+def test_it_lists_open_alerts_with_buttons_that_work_from_the_ephemeral(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    search_id = add_search(runtime)
+    alert_ids = [add_alert(runtime, search_id, post=False, channel="C_ALERTS") for _ in range(3)]
+    standin.send_command("U_BOB", "C_ALERTS", "alerts")
+    listing = wait_for(lambda: standin.ephemerals("U_BOB", "C_ALERTS"))[0]
+    assert all(f"#{i}" in listing.text or f"#{i}" in json.dumps(listing.blocks) for i in alert_ids)
+    standin.click(
+        "U_BOB",
+        "C_ALERTS",
+        listing.ts,
+        "alert_take",
+        value=str(alert_ids[0]),
+        block_id=f"alert:{alert_ids[0]}:list",
+    )
+    assert "Done" in _said(standin, "U_BOB", 2)
+    standin.send_command("U_BOB", "C_ALERTS", "alerts mine")
+    mine = wait_for(
+        lambda: (
+            len(standin.ephemerals("U_BOB", "C_ALERTS")) >= 3
+            and standin.ephemerals("U_BOB", "C_ALERTS")[2]
+        )
+    )
+    assert f"#{alert_ids[0]}" in json.dumps(mine.blocks) and f"#{alert_ids[1]}" not in json.dumps(
+        mine.blocks
+    )
+
+
+def test_it_suppresses_lists_and_lifts_a_key(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    search_id = add_search(runtime)
+    standin.send_command(
+        "U_BOB", "C_ALERTS", f'suppress {search_id} "user=bob" for 2h planned pentest'
+    )
+    assert "is silent for 2h" in _said(standin, "U_BOB")
+    with runtime.sessions() as session:
+        row = session.scalar(select(Suppression))
+        assert row is not None and row.dedupe_key == "user=bob" and row.reason == "planned pentest"
+        assert row.expires_at is not None and row.created_by == "U_BOB"
+        suppression_id = row.id
+    standin.send_command("U_BOB", "C_ALERTS", "suppressions")
+    assert "`user=bob`" in _said(standin, "U_BOB", 2)
+    standin.send_command("U_DAVE", "C_GENERAL", f"unsuppress {suppression_id}")
+    assert "Only people in" in _said(standin, "U_DAVE", channel="C_GENERAL")
+    standin.send_command("U_BOB", "C_ALERTS", f"unsuppress {suppression_id}")
+    assert "is lifted" in _said(standin, "U_BOB", 3)
+    with runtime.sessions() as session:
+        lifted = session.get(Suppression, suppression_id)
+        assert lifted is not None and lifted.lifted_by == "U_BOB"
+
+
+def test_it_edits_a_search_in_its_modal_and_refuses_people_who_do_not_own_it(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer, tmp_path: Path
+) -> None:
+    log = _log_file(tmp_path)
+    search_id = add_search(runtime, source_config={"path": str(log)}, owner="U_BOB")
+    standin.send_command("U_CAROL", "C_ALERTS", f"search edit {search_id}")
+    assert "Only the owner" in _said(standin, "U_CAROL")
+    assert not standin.modal_stack("U_CAROL")
+    standin.send_command("U_BOB", "C_ALERTS", f"search edit {search_id}")
+    modal = wait_for(lambda: standin.modal_stack("U_BOB"), what="the edit modal")[-1]
+    blocks = {b["block_id"]: b["element"] for b in modal.definition["blocks"]}
+    assert blocks["name"]["initial_value"] == "failed logins"
+    assert blocks["priority"]["initial_option"]["value"] == "high"
+    values = dict(modal.state_values)
+    values["priority"] = {
+        "priority": {"type": "static_select", "selected_option": {"value": "critical"}}
+    }
+    values["description"] = {
+        "description": {"type": "plain_text_input", "value": "now with a description"}
+    }
+    reply = standin.submit_view("U_BOB", modal.id, values)
+    assert reply.ok and not reply.body.strip(), reply.body
+    with runtime.sessions() as session:
+        search = session.get(Search, search_id)
+        assert search is not None and search.priority.value == "critical"
+        assert search.description == "now with a description" and search.version == 2
+
+
+def test_it_hands_digest_commands_to_the_digest(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    from bot.models import DigestSubscription
+
+    standin.send_command("U_BOB", "C_DIGEST", "digest subscribe 08:30 Europe/Paris")
+    wait_for(lambda: len(standin.ephemerals("U_BOB", "C_DIGEST")) >= 2, what="the digest's answer")
+    with runtime.sessions() as session:
+        sub = session.scalar(select(DigestSubscription))
+        assert sub is not None and sub.channel == "C_DIGEST" and sub.time_of_day == "08:30"
+        assert sub.timezone == "Europe/Paris"
+    standin.send_command("U_BOB", "C_DIGEST", "digest")
+    wait_for(lambda: len(standin.ephemerals("U_BOB", "C_DIGEST")) >= 4, what="the subscription")
