@@ -125,7 +125,7 @@ def prepare(session: Session, delivery: Delivery, now: datetime) -> Plan:
     if kind == DeliveryKind.MESSAGE:
         return _plan_message(delivery)
     if kind == DeliveryKind.UPLOAD:
-        return _plan_upload(delivery)
+        return _plan_upload(session, delivery, now)
     raise Permanent(f"unknown delivery kind {kind}")
 
 
@@ -276,27 +276,31 @@ def _plan_message(delivery: Delivery) -> Plan:
     )
 
 
-def _plan_upload(delivery: Delivery) -> Plan:
+def _plan_upload(session: Session, delivery: Delivery, now: datetime) -> Plan:
     payload = delivery.payload
+    channel, thread_ts = delivery.channel, delivery.thread_ts
+    if delivery.parent_delivery_id and not thread_ts:
+        # Into the thread of a message posted by another delivery (the digest's chart).
+        channel, thread_ts = _reply_parent(session, delivery, now)
     try:
         content = base64.b64decode(payload["content_b64"], validate=True)
     except (KeyError, ValueError) as exc:
         raise Permanent(f"the upload has no valid content: {exc}") from None
     kwargs: dict[str, Any] = {
-        "channel": delivery.channel,
+        "channel": channel,
         "content": content,
         "filename": str(payload.get("filename") or "file"),
         "title": str(payload.get("title") or payload.get("filename") or "file"),
     }
     if payload.get("initial_comment"):
         kwargs["initial_comment"] = limits_text(str(payload["initial_comment"]))
-    if delivery.thread_ts:
-        kwargs["thread_ts"] = delivery.thread_ts
+    if thread_ts:
+        kwargs["thread_ts"] = thread_ts
     return Plan(
-        lane=f"post:{delivery.channel}",
-        channel=delivery.channel,
+        lane=f"post:{channel}",
+        channel=channel,
         calls=[Call("files_upload_v2", kwargs)],
-        thread_ts=delivery.thread_ts,
+        thread_ts=thread_ts,
     )
 
 

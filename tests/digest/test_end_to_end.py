@@ -82,9 +82,9 @@ def test_a_channel_subscribes_and_gets_its_digest_with_details_and_chart(
 
     in_thread = [f for r in replies for f in r.get("files", [])]
     in_channel = [f for m in standin.messages("C_DIGEST") for f in m.get("files", [])]
-    charts = in_thread + in_channel
-    assert len(charts) == 1, "the chart is uploaded once, with files upload v2"
-    assert charts[0]["name"].endswith(".png")
+    assert in_channel == [], "the chart goes into the digest's thread, not the channel"
+    assert len(in_thread) == 1, "the chart is uploaded once, with files upload v2"
+    assert in_thread[0]["name"].endswith(".png")
 
     # The next rounds, in this process or another, post nothing more.
     assert DigestScheduler(slack_runtime).run_once(NOW + timedelta(minutes=5)) == 0
