@@ -13,8 +13,12 @@ from bot.errors import BotError
 
 # Modules that add subcommands; each has ``register(subparsers)``.
 COMMAND_MODULES = [
+    "bot.cli.dev_cmd",
     "bot.cli.config_cmd",
     "bot.cli.db_cmd",
+    "bot.cli.search_cmd",
+    "bot.cli.worker_cmd",
+    "bot.cli.slack_cmd",
 ]
 
 

@@ -1,0 +1,276 @@
+"""``411 search list | show | import | export | test | run | enable | disable | delete``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.durations import parse_duration
+from bot.errors import InvalidInput
+from bot.models import SearchRun
+from bot.runtime import Runtime
+from bot.search_store import delete_search, find_search, list_searches, set_enabled
+from bot.search_yaml import (
+    dump_all,
+    dump_definition,
+    export_searches,
+    import_paths,
+    read_file,
+    write_directory,
+    yaml_files,
+)
+from bot.searchdef import definition_from_search
+
+
+def register(subparsers: Any) -> None:
+    search = subparsers.add_parser("search", help="manage and try searches")
+    commands = search.add_subparsers(dest="search_command", metavar="ACTION", required=True)
+
+    listing = commands.add_parser("list", help="list searches with their last run and open alerts")
+    listing.add_argument("filter", nargs="?", help="only names/descriptions containing this")
+    listing.set_defaults(handler=_list)
+
+    show = commands.add_parser("show", help="show a search's definition and recent runs")
+    show.add_argument("search", help="search id or name")
+    show.set_defaults(handler=_show)
+
+    imp = commands.add_parser("import", help="create/update searches from YAML files or folders")
+    imp.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    imp.add_argument("--dry-run", action="store_true", help="validate and report, change nothing")
+    imp.set_defaults(handler=_import)
+
+    exp = commands.add_parser("export", help="write searches as YAML (stdout, or one file each)")
+    exp.add_argument("names", nargs="*", help="only these searches (default: all)")
+    exp.add_argument("--dir", type=Path, help="write one FILE.yaml per search into DIR")
+    exp.set_defaults(handler=_export)
+
+    test = commands.add_parser("test", help="run a search without creating alerts")
+    test.add_argument("search", metavar="FILE|ID", help="a YAML file, or a search id or name")
+    test.add_argument("--json", action="store_true", help="print JSON")
+    test.add_argument("--from", dest="start", help='window start: ISO time, or "now-1h"')
+    test.add_argument("--to", dest="end", help='window end: ISO time, or "now" (default)')
+    test.set_defaults(handler=_test)
+
+    run = commands.add_parser("run", help="run a search now, for real")
+    run.add_argument("search", help="search id or name")
+    run.add_argument("--json", action="store_true", help="print JSON")
+    run.set_defaults(handler=_run)
+
+    for action, helptext in (("enable", "enable a search"), ("disable", "disable a search")):
+        toggle = commands.add_parser(action, help=helptext)
+        toggle.add_argument("search", help="search id or name")
+        toggle.set_defaults(handler=_toggle, enabled=action == "enable")
+
+    delete = commands.add_parser("delete", help="delete a search (its alerts are kept)")
+    delete.add_argument("search", help="search id or name")
+    delete.set_defaults(handler=_delete)
+
+
+def actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _list(args: argparse.Namespace) -> int:
+    runtime = Runtime.start()
+    with runtime.sessions() as session:
+        rows = list_searches(session, args.filter)
+    if not rows:
+        print("no searches")
+        return 0
+    print(f"{'ID':>5}  {'NAME':30}  {'SOURCE':13}  {'SCHEDULE':14}  {'LAST RUN':10}  OPEN")
+    for row in rows:
+        status = row.last_run_status.value if row.last_run_status else "-"
+        name = row.name if row.enabled else f"{row.name} (off)"
+        print(
+            f"{row.id:>5}  {name[:30]:30}  {row.source:13}  {row.schedule[:14]:14}  {status:10}  {row.open_alerts}"
+        )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    runtime = Runtime.start()
+    with runtime.sessions() as session:
+        search = find_search(session, args.search)
+        print(
+            f"# search {search.id}, version {search.version}, {'enabled' if search.enabled else 'disabled'}"
+        )
+        if search.last_window_end:
+            print(f"# last window end: {search.last_window_end.isoformat()}")
+        print(dump_definition(definition_from_search(search)), end="")
+        runs = session.scalars(
+            select(SearchRun)
+            .where(SearchRun.search_id == search.id)
+            .order_by(SearchRun.id.desc())
+            .limit(10)
+        )
+        print("# recent runs")
+        for run in runs:
+            print(
+                f"#  {run.scheduled_for:%Y-%m-%d %H:%M:%S} {run.status.value:10} hits={run.hits} "
+                f"new={run.alerts_new} updated={run.alerts_updated} suppressed={run.suppressed} "
+                f"{run.duration_ms or 0}ms {run.error or ''}"
+            )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    runtime = Runtime.start()
+    report = import_paths(runtime.sessions, args.paths, actor(), dry_run=args.dry_run)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    verb = "would be " if args.dry_run else ""
+    print(
+        f"{len(report.created)} {verb}created, {len(report.updated)} {verb}updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped_files)} file(s) not imported"
+    )
+    return 0 if report.ok else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    runtime = Runtime.start()
+    with runtime.sessions() as session:
+        definitions = export_searches(session, args.names)
+    if args.dir:
+        for path in write_directory(definitions, args.dir):
+            print(path)
+    else:
+        sys.stdout.write(dump_all(definitions))
+    return 0
+
+
+def parse_time(text: str, now: datetime) -> datetime:
+    """An ISO 8601 time (UTC unless it says otherwise), "now", or "now-15m"."""
+    value = text.strip()
+    if value.lower().startswith("now"):
+        rest = value[3:].strip()
+        if not rest:
+            return now
+        if rest[0] != "-":
+            raise InvalidInput(f'{text!r}: write "now-15m" for a time in the past', field="time")
+        try:
+            return now - timedelta(seconds=parse_duration(rest[1:]))
+        except ValueError as exc:
+            raise InvalidInput(f"{text!r}: {exc}", field="time") from None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f'{text!r} is not a time; use ISO 8601 or "now-1h"', field="time"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _test(args: argparse.Namespace) -> int:
+    from bot.runner import preview_search
+    from searches.base import TimeWindow
+
+    runtime = Runtime.start()
+    now = datetime.now(UTC)
+    target: Any = args.search
+    path = Path(args.search)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        [result] = [read_file(p) for p in yaml_files([path])]
+        if result.problems:
+            raise InvalidInput("\n".join(result.problems))
+        if len(result.definitions) != 1:
+            raise InvalidInput(
+                f"{path} holds {len(result.definitions)} searches; test one at a time"
+            )
+        target = result.definitions[0]
+    window = None
+    if args.start or args.end:
+        if not args.start:
+            raise InvalidInput("--to needs --from")
+        end = parse_time(args.end, now) if args.end else now
+        start = parse_time(args.start, now)
+        if start >= end:
+            raise InvalidInput("--from must be before --to")
+        window = TimeWindow(start, end)
+    preview = preview_search(runtime, target, window, now=now)
+    if args.json:
+        print(json.dumps(preview.to_dict(), indent=2, default=str))
+    else:
+        _print_preview(preview)
+    return 1 if preview.error else 0
+
+
+def _print_preview(preview: Any) -> None:
+    plan = preview.plan
+    print(
+        f"search {preview.search_name!r}, window {preview.window.start:%Y-%m-%d %H:%M:%S} - {preview.window.end:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    if preview.error:
+        print(f"error: {preview.error}")
+        return
+    print(
+        f"{plan.hits} hits, {plan.firing} firing, {len(plan.new)} new alerts, {len(plan.seen)} seen again, "
+        f"{plan.suppressed} suppressed, {len(plan.closing)} would close"
+        + (" (one burst post)" if plan.burst else "")
+    )
+    for new in plan.new[:50]:
+        print(f"  NEW  {new.title}  [{new.key}] x{new.occurrences}")
+        if new.template_error:
+            print(f"       template error: {new.template_error}")
+    if len(plan.new) > 50:
+        print(f"  ... and {len(plan.new) - 50} more")
+    for seen in plan.seen[:20]:
+        print(
+            f"  SEEN alert {seen.alert_id} [{seen.key}] +{seen.occurrences}"
+            + (f" (renotify: {seen.renotify})" if seen.renotify else "")
+        )
+    for closing in plan.closing[:20]:
+        print(f"  CLOSE alert {closing.alert_id} [{closing.key}]: {closing.reason}")
+    print("nothing was written (this was a test)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.runner import run_search
+
+    runtime = Runtime.start()
+    with runtime.sessions() as session:
+        search_id = find_search(session, args.search).id
+    run = run_search(runtime, search_id)
+    summary = {
+        "run_id": run.id,
+        "status": run.status.value,
+        "window_start": run.window_start.isoformat() if run.window_start else None,
+        "window_end": run.window_end.isoformat() if run.window_end else None,
+        "hits": run.hits,
+        "alerts_new": run.alerts_new,
+        "alerts_updated": run.alerts_updated,
+        "suppressed": run.suppressed,
+        "duration_ms": run.duration_ms,
+        "error": run.error,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(" ".join(f"{k}={v}" for k, v in summary.items() if v is not None))
+    return 0 if run.status.value == "succeeded" else 1
+
+
+def _toggle(args: argparse.Namespace) -> int:
+    runtime = Runtime.start()
+    with runtime.sessions.begin() as session:
+        search = find_search(session, args.search)
+        changed = set_enabled(session, search, args.enabled, actor())
+        state = "enabled" if args.enabled else "disabled"
+        print(f"search {search.id} {search.name!r} {state}" + ("" if changed else " already"))
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    runtime = Runtime.start()
+    with runtime.sessions.begin() as session:
+        search = find_search(session, args.search)
+        name = search.name
+        delete_search(session, search, actor())
+        print(f"search {search.id} {name!r} deleted (its alerts are kept)")
+    return 0

@@ -1,0 +1,64 @@
+"""``411 worker``: run the scheduler, the search runs, the Slack delivery loop and the digest."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import threading
+from typing import Any
+
+from bot.runtime import Runtime
+from bot.worker import Worker
+
+log = logging.getLogger(__name__)
+
+# Other loops a worker runs when their modules are installed: (module, class).
+COMPANIONS = [("bot.slack.delivery", "DeliveryLoop"), ("bot.digest.scheduler", "DigestScheduler")]
+
+
+def register(subparsers: Any) -> None:
+    worker = subparsers.add_parser("worker", help="run scheduled searches and deliveries")
+    worker.add_argument("--threads", type=int, default=4, help="search runs at once (default 4)")
+    worker.add_argument(
+        "--no-schedule", action="store_true", help="only execute runs, never schedule"
+    )
+    worker.add_argument("--no-companions", action="store_true", help="no delivery loop or digest")
+    worker.set_defaults(handler=_worker)
+
+
+def companions(runtime: Runtime) -> list[Any]:
+    loops = []
+    for module_name, class_name in COMPANIONS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            log.info("%s is not available; not started", module_name)
+            continue
+        loops.append(getattr(module, class_name)(runtime))
+    return loops
+
+
+def _worker(args: argparse.Namespace) -> int:
+    runtime = Runtime.start()
+    logging.getLogger().setLevel(runtime.settings.log_level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per fire is noise
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker = Worker(runtime, threads=args.threads, schedule=not args.no_schedule)
+    others = [] if args.no_companions else companions(runtime)
+    worker.start()
+    for loop in others:
+        loop.start()
+    print(f"411 worker {worker.name} started ({args.threads} threads); Ctrl-C stops it", flush=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for loop in others:
+            loop.stop()
+        worker.stop()
+    return 0

@@ -1,0 +1,369 @@
+"""Write a :class:`Plan`: alerts, their events, and deliveries, in the caller's transaction.
+
+Rows are written in bulk (one executemany per table), so a run of 10,000 hits
+costs a handful of statements, not tens of thousands. The partial unique index
+on open alerts backs dedupe: if a concurrent writer opened an alert for a key
+first, the bulk insert fails, the keys are inserted one by one, and a taken key
+is folded into the existing alert instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Integer, Table, bindparam, column, insert, select, text, update, values
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.models import (
+    Alert,
+    AlertAction,
+    AlertEvent,
+    AlertState,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Search,
+    Suppression,
+)
+from bot.pipeline.burst import burst_key
+from bot.pipeline.close import close_alert
+from bot.pipeline.dedupe import CHUNK
+from bot.pipeline.plan import NewAlert, Plan, SeenAgain
+from bot.pipeline.renotify import renotify_alert
+
+log = logging.getLogger(__name__)
+SYSTEM = "system"
+_ALERTS = cast(Table, Alert.__table__)  # Core tables: bulk statements skip the ORM's per-row work
+_EVENTS = cast(Table, AlertEvent.__table__)
+_DELIVERIES = cast(Table, Delivery.__table__)
+# The predicate of the partial unique index uq_alerts_open_search_key (see bot/models/alert.py).
+_OPEN_KEY_PREDICATE = text("state != 'resolved'")
+_INSERT_ALERTS: dict[str, Any] = {}
+
+
+@dataclass
+class Applied:
+    new_ids: list[int] = field(default_factory=list)
+    updated: int = 0
+
+
+def apply_plan(
+    session: Session,
+    search: Search,
+    run_id: int,
+    plan: Plan,
+    now: datetime,
+    *,
+    thread_replies: bool = True,
+) -> Applied:
+    applied = Applied()
+    channel = search.channel or search.owner  # no channel: the owner hears of it directly
+    created, folded = _insert_new(session, search, plan.new, now)
+    applied.new_ids = [alert_id for alert_id, _ in created]
+    events = [_event(i, AlertAction.CREATED, now, _created_detail(run_id, n)) for i, n in created]
+    if channel and created:
+        _posts(session, search, run_id, applied.new_ids, channel, plan.burst, now)
+    seen = [*plan.seen, *folded]
+    still_open: dict[int, str | None] = {}
+    if seen:
+        still_open = _bump(session, seen, now)
+        live = [s for s in seen if s.alert_id in still_open]
+        detail = {"run_id": run_id}
+        events += [
+            _event(
+                s.alert_id, AlertAction.SEEN_AGAIN, now, {**detail, "occurrences": s.occurrences}
+            )
+            for s in live
+        ]
+        applied.updated = len(live)
+        _refresh_messages(session, still_open, run_id, now)
+    if events:  # one statement for every event of the run
+        session.connection().execute(insert(_EVENTS), events)
+    for item in seen:
+        if item.renotify and item.alert_id in still_open:
+            renotify_alert(session, search, item, now)
+    for closing in plan.closing:
+        close_alert(session, run_id, closing, now, thread_replies)
+    for suppression_id, count in plan.suppressed_by.items():
+        session.execute(
+            update(Suppression)
+            .where(Suppression.id == suppression_id)
+            .values(suppressed_count=Suppression.suppressed_count + count)
+        )
+    return applied
+
+
+# ---------------------------------------------------------------- new alerts
+
+
+def _insert_new(
+    session: Session, search: Search, items: list[NewAlert], now: datetime
+) -> tuple[list[tuple[int, NewAlert]], list[SeenAgain]]:
+    """Insert the new alerts; a key a concurrent writer opened meanwhile is folded into its alert.
+
+    ``ON CONFLICT DO NOTHING`` on the partial unique index turns that race into
+    rows that simply do not come back, without a savepoint per batch.
+    """
+    if not items:
+        return [], []
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = _insert_alerts_pg(session, search, items, now)
+    else:
+        rows = [_alert_row(search, item, now) for item in items]
+        inserted = dict(session.connection().execute(_insert_alerts(session), rows).all())
+    by_key = {item.key: item for item in items}
+    created = [(inserted[key], item) for key, item in by_key.items() if key in inserted]
+    taken = [key for key in by_key if key not in inserted]
+    if not taken:
+        return created, []
+    log.info("search %s: a concurrent writer opened %d keys; folding them", search.id, len(taken))
+    existing = dict(
+        session.execute(
+            select(Alert.dedupe_key, Alert.id).where(
+                Alert.search_id == search.id,
+                Alert.dedupe_key.in_(taken),
+                Alert.state != AlertState.RESOLVED,
+            )
+        ).all()
+    )
+    folded = []
+    for key in taken:
+        if key not in existing:  # resolved again already: rare enough to leave to the next run
+            continue
+        item = by_key[key]
+        folded.append(SeenAgain(existing[key], key, item.occurrences, item.fields))
+    return created, folded
+
+
+# Postgres: the rows travel as one JSON parameter, so the statement text never changes
+# (psycopg and the server cache and prepare it) however many alerts a run opens.
+_INSERT_ALERTS_PG = text(
+    """
+    INSERT INTO alerts (search_id, dedupe_key, state, priority, escalated, title, body, content,
+                        link, occurrences, first_seen, last_seen, last_notified_at, created_at,
+                        updated_at, delivery_failed)
+    SELECT :search_id, r.dedupe_key, 'new', :priority, false, r.title, r.body, r.content::json,
+           r.link, r.occurrences, :now, :now, :now, :now, :now, false
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+         AS r(dedupe_key text, title text, body text, content jsonb, link text, occurrences int)
+    ON CONFLICT (search_id, dedupe_key) WHERE state != 'resolved' DO NOTHING
+    RETURNING dedupe_key, id
+    """
+)
+
+
+# Postgres text and jsonb cannot hold NUL; log lines sometimes do. It becomes U+FFFD.
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _insert_alerts_pg(
+    session: Session, search: Search, items: list[NewAlert], now: datetime
+) -> dict[str, int]:
+    rows = [
+        {
+            "dedupe_key": item.key,
+            "title": item.title,
+            "body": item.body,
+            "content": item.fields,
+            "link": item.link,
+            "occurrences": item.occurrences,
+        }
+        for item in items
+    ]
+    params = {
+        "search_id": search.id,
+        "priority": search.priority.value,
+        "now": now,
+        "rows": _NUL_ESCAPE.sub(r"\1\\ufffd", json.dumps(rows, default=str)),
+    }
+    return dict(session.connection().execute(_INSERT_ALERTS_PG, params).all())
+
+
+def _insert_alerts(session: Session) -> Any:
+    """INSERT ... ON CONFLICT (open key) DO NOTHING RETURNING dedupe_key, id, per dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERT_ALERTS:
+        module = postgresql if dialect == "postgresql" else sqlite
+        _INSERT_ALERTS[dialect] = (
+            module.insert(_ALERTS)
+            .on_conflict_do_nothing(
+                index_elements=["search_id", "dedupe_key"], index_where=_OPEN_KEY_PREDICATE
+            )
+            .returning(_ALERTS.c.dedupe_key, _ALERTS.c.id)
+        )
+    return _INSERT_ALERTS[dialect]
+
+
+def _alert_row(search: Search, item: NewAlert, now: datetime) -> dict[str, Any]:
+    return {
+        "search_id": search.id,
+        "dedupe_key": item.key,
+        "state": AlertState.NEW,
+        "resolution": None,
+        "priority": search.priority,
+        "escalated": False,
+        "title": item.title,
+        "body": item.body,
+        # Hit fields may hold datetimes or decimals; the JSON column needs plain values.
+        "content": json.loads(json.dumps(item.fields, default=str)),
+        "link": item.link,
+        "occurrences": item.occurrences,
+        "first_seen": now,
+        "last_seen": now,
+        "last_notified_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "delivery_failed": False,
+    }
+
+
+def _created_detail(run_id: int, item: NewAlert) -> dict[str, Any]:
+    detail: dict[str, Any] = {"run_id": run_id, "occurrences": item.occurrences}
+    if item.template_error:
+        detail["template_error"] = item.template_error
+    return detail
+
+
+def _posts(
+    session: Session,
+    search: Search,
+    run_id: int,
+    alert_ids: list[int],
+    channel: str,
+    burst: bool,
+    now: datetime,
+) -> None:
+    # Every key here names a row created in this transaction (a new alert, this run),
+    # so no other writer can hold it: plain inserts, no check-then-insert round trips.
+    if burst:
+        payload = {"burst_alert_ids": alert_ids, "search_id": search.id}
+        rows = [_delivery_row(burst_key(run_id), DeliveryKind.POST, channel, None, payload, now)]
+    else:
+        rows = [
+            _delivery_row(f"alert:{i}:post:new", DeliveryKind.POST, channel, i, {}, now)
+            for i in alert_ids
+        ]
+    session.connection().execute(insert(_DELIVERIES), rows)
+
+
+def _delivery_row(
+    key: str,
+    kind: DeliveryKind,
+    channel: str,
+    alert_id: int | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "idempotency_key": key,
+        "kind": kind,
+        "status": DeliveryStatus.PENDING,
+        "channel": channel,
+        "alert_id": alert_id,
+        "parent_delivery_id": None,
+        "thread_ts": None,
+        "payload": payload,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _event(
+    alert_id: int, action: AlertAction, now: datetime, detail: dict[str, Any]
+) -> dict[str, Any]:
+    return {"alert_id": alert_id, "action": action, "actor": SYSTEM, "at": now, "detail": detail}
+
+
+# ---------------------------------------------------------------- seen again
+
+
+def _bump(session: Session, seen: list[SeenAgain], now: datetime) -> dict[int, str | None]:
+    """Add occurrences in the database (an atomic increment) and return the still-open ones.
+
+    On Postgres one ``UPDATE ... FROM (VALUES ...) RETURNING`` per chunk does the
+    increment, the check that nobody resolved the alert meanwhile, and reads its
+    message channel, in one round trip. SQLite (no round trips to save, and no
+    column list on a VALUES alias) takes an executemany and a select.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return _bump_each(session, seen, now)
+    found: dict[int, str | None] = {}
+    for i in range(0, len(seen), CHUNK):
+        chunk = values(column("alert_id", Integer), column("n", Integer), name="seen_now").data(
+            [(s.alert_id, s.occurrences) for s in seen[i : i + CHUNK]]
+        )
+        statement = (
+            update(_ALERTS)
+            .where(_ALERTS.c.id == chunk.c.alert_id, _ALERTS.c.state != AlertState.RESOLVED)
+            .values(occurrences=_ALERTS.c.occurrences + chunk.c.n, last_seen=now, updated_at=now)
+            .returning(_ALERTS.c.id, _ALERTS.c.channel)
+        )
+        found.update(session.connection().execute(statement).all())
+    return found
+
+
+def _bump_each(session: Session, seen: list[SeenAgain], now: datetime) -> dict[int, str | None]:
+    statement = (
+        update(_ALERTS)
+        .where(_ALERTS.c.id == bindparam("b_id"), _ALERTS.c.state != AlertState.RESOLVED)
+        .values(occurrences=_ALERTS.c.occurrences + bindparam("b_n"), last_seen=now, updated_at=now)
+    )
+    rows = [{"b_id": s.alert_id, "b_n": s.occurrences} for s in seen]
+    session.connection().execute(statement, rows)
+    found: dict[int, str | None] = {}
+    ids = [s.alert_id for s in seen]
+    for i in range(0, len(ids), CHUNK):
+        query = select(Alert.id, Alert.channel).where(
+            Alert.id.in_(ids[i : i + CHUNK]), Alert.state != AlertState.RESOLVED
+        )
+        found.update(session.execute(query).all())
+    return found
+
+
+def _refresh_messages(
+    session: Session, channels: dict[int, str | None], run_id: int, now: datetime
+) -> None:
+    """One message update per alert, unless one is pending (it renders the state when sent).
+
+    An alert not posted yet, and with no post pending (a burst member), has no
+    message of its own to update.
+    """
+    ids = list(channels)
+    pending_post: set[int] = set()
+    pending_update: set[int] = set()
+    for i in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(Delivery.alert_id, Delivery.kind, Delivery.status).where(
+                Delivery.alert_id.in_(ids[i : i + CHUNK]),
+                Delivery.kind.in_([DeliveryKind.POST, DeliveryKind.UPDATE]),
+                Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+            )
+        )
+        for alert_id, kind, status in rows:
+            if alert_id is None:
+                continue
+            if kind == DeliveryKind.POST:
+                pending_post.add(alert_id)
+            elif status == DeliveryStatus.PENDING:
+                pending_update.add(alert_id)
+    rows_to_add = [
+        _delivery_row(
+            f"alert:{alert_id}:update:run:{run_id}",
+            DeliveryKind.UPDATE,
+            channel or "",
+            alert_id,
+            {},
+            now,
+        )
+        for alert_id, channel in channels.items()
+        if alert_id not in pending_update and (channel or alert_id in pending_post)
+    ]
+    if rows_to_add:
+        session.connection().execute(insert(_DELIVERIES), rows_to_add)

@@ -1,0 +1,125 @@
+"""Compute a run's :class:`Plan` from a source result. Reads the database, writes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.pipeline.autoclose import autoclose
+from bot.pipeline.autoresolve import auto_resolve
+from bot.pipeline.burst import is_burst
+from bot.pipeline.condition import evaluate
+from bot.pipeline.dedupe import all_open, fold, open_alerts, stale_alerts
+from bot.pipeline.keys import alert_key
+from bot.pipeline.plan import NewAlert, Plan, SeenAgain
+from bot.pipeline.render import render_alert
+from bot.pipeline.renotify import renotify_reason
+from bot.pipeline.suppress import active_suppressions, matching
+from bot.searchdef import SearchDefinition
+from searches.base import ResultKind, SourceResult, TimeWindow
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """What the pipeline needs of a search: its definition, and its id once saved."""
+
+    id: int | None
+    defn: SearchDefinition
+
+
+def decide(
+    session: Session,
+    spec: SearchSpec,
+    result: SourceResult,
+    window: TimeWindow,
+    now: datetime,
+    *,
+    burst_threshold: int,
+) -> Plan:
+    defn = spec.defn
+    plan = Plan(hits=_hit_count(result))
+    candidates = evaluate(result, defn.condition_op, defn.condition_threshold, defn.key_fields)
+    plan.firing = len(candidates)
+    suppressions = active_suppressions(session, spec.id, now)
+    keyed = []
+    firing_keys: set[str] = set()
+    for candidate in candidates:
+        key = alert_key(candidate, defn.key_fields)
+        firing_keys.add(key)
+        suppression = matching(suppressions, key, candidate.fields) if suppressions else None
+        if suppression is not None:
+            plan.suppressed += candidate.occurrences
+            by = plan.suppressed_by
+            by[suppression.id] = by.get(suppression.id, 0) + candidate.occurrences
+            continue
+        keyed.append((key, candidate))
+    groups = fold(keyed)
+    existing = open_alerts(session, spec.id, groups)
+    extra = _template_extra(spec, window, result)
+    for key, group in groups.items():
+        alert = existing.get(key)
+        if alert is not None:
+            reason = renotify_reason(alert, defn.renotify_seconds, now)
+            plan.seen.append(
+                SeenAgain(alert.id, key, group.occurrences, group.first.fields, reason)
+            )
+            continue
+        rendered = render_alert(
+            search_name=defn.name,
+            title_template=defn.title_template,
+            body_template=defn.body_template,
+            link_template=defn.link_template,
+            fields=group.first.fields,
+            key=key,
+            occurrences=group.occurrences,
+            extra=extra,
+            default_link=result.link,
+        )
+        plan.new.append(
+            NewAlert(
+                key=key,
+                fields=group.first.fields,
+                occurrences=group.occurrences,
+                title=rendered.title,
+                body=rendered.body,
+                link=rendered.link,
+                template_error=rendered.error,
+                last_seen=group.last_timestamp,
+            )
+        )
+    seen_keys = set(groups)
+    if defn.autoclose_seconds:
+        cutoff = now - timedelta(seconds=defn.autoclose_seconds)
+        stale = stale_alerts(session, spec.id, cutoff)
+        plan.closing = autoclose(stale, seen_keys, defn.autoclose_seconds, now)
+    if defn.auto_resolve:
+        closing_ids = {c.alert_id for c in plan.closing}
+        plan.closing += auto_resolve(all_open(session, spec.id), firing_keys, closing_ids)
+    plan.burst = is_burst(len(plan.new), burst_threshold)
+    return plan
+
+
+def _hit_count(result: SourceResult) -> int:
+    if result.kind == ResultKind.HITS:
+        return len(result.hits)
+    if result.kind == ResultKind.COUNT:
+        return result.count or 0
+    return sum(bucket.count for bucket in result.buckets)
+
+
+def _template_extra(spec: SearchSpec, window: TimeWindow, result: SourceResult) -> dict[str, Any]:
+    defn = spec.defn
+    return {
+        "search": {
+            "id": spec.id,
+            "name": defn.name,
+            "priority": defn.priority.value,
+            "tags": list(defn.tags),
+            "description": defn.description,
+        },
+        "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+        "result_link": result.link,
+    }

@@ -1,0 +1,87 @@
+"""Rule 4, dedupe: one open alert per key. Candidates with the same key fold into one
+group; a group whose key has an open alert only adds occurrences to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Alert, AlertState
+from bot.pipeline.condition import Candidate
+
+
+@dataclass
+class KeyGroup:
+    key: str
+    first: Candidate  # the alert carries the first candidate's fields
+    occurrences: int
+    last_timestamp: datetime | None
+
+
+def fold(keyed: list[tuple[str, Candidate]]) -> dict[str, KeyGroup]:
+    groups: dict[str, KeyGroup] = {}
+    for key, candidate in keyed:
+        group = groups.get(key)
+        if group is None:
+            groups[key] = KeyGroup(key, candidate, candidate.occurrences, candidate.timestamp)
+            continue
+        group.occurrences += candidate.occurrences
+        if candidate.timestamp and (
+            group.last_timestamp is None or candidate.timestamp > group.last_timestamp
+        ):
+            group.last_timestamp = candidate.timestamp
+    return groups
+
+
+CHUNK = 500  # keys per IN (...) query: well under every database's parameter limit
+
+
+def open_alerts(session: Session, search_id: int | None, keys: Iterable[str]) -> dict[str, Any]:
+    """The search's open alerts with these keys (at most one per key: the partial unique index).
+
+    Only this run's keys are loaded, and only the columns the rules read (plain
+    rows, not ORM objects), so a busy search pays little per run.
+    """
+    if search_id is None:
+        return {}
+    wanted = list(keys)
+    found: dict[str, Any] = {}
+    for i in range(0, len(wanted), CHUNK):
+        query = select(
+            Alert.id,
+            Alert.dedupe_key,
+            Alert.snoozed_until,
+            Alert.last_notified_at,
+            Alert.created_at,
+        ).where(
+            Alert.search_id == search_id,
+            Alert.state != AlertState.RESOLVED,
+            Alert.dedupe_key.in_(wanted[i : i + CHUNK]),
+        )
+        found.update((row.dedupe_key, row) for row in session.execute(query))
+    return found
+
+
+def stale_alerts(session: Session, search_id: int | None, cutoff: datetime) -> list[Any]:
+    """Open alerts last seen before ``cutoff`` (id, dedupe_key, last_seen), for autoclose."""
+    if search_id is None:
+        return []
+    query = select(Alert.id, Alert.dedupe_key, Alert.last_seen).where(
+        Alert.search_id == search_id, Alert.state != AlertState.RESOLVED, Alert.last_seen < cutoff
+    )
+    return list(session.execute(query))
+
+
+def all_open(session: Session, search_id: int | None) -> list[Any]:
+    """Every open alert of the search (id, dedupe_key), for auto-resolve."""
+    if search_id is None:
+        return []
+    query = select(Alert.id, Alert.dedupe_key).where(
+        Alert.search_id == search_id, Alert.state != AlertState.RESOLVED
+    )
+    return list(session.execute(query))

@@ -1,0 +1,89 @@
+"""What a run decided, before anything is written: a preview shows it, a run applies it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.models.enums import AlertAction, Resolution
+
+
+@dataclass
+class NewAlert:
+    key: str
+    fields: dict[str, Any]
+    occurrences: int
+    title: str
+    body: str
+    link: str | None
+    template_error: str | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass
+class SeenAgain:
+    alert_id: int
+    key: str
+    occurrences: int  # added to the alert's occurrences
+    fields: dict[str, Any]
+    renotify: str | None = None  # why it is notified again ("repeat interval", "snooze ended")
+
+
+@dataclass
+class Closing:
+    alert_id: int
+    key: str
+    resolution: Resolution
+    action: AlertAction
+    reason: str
+
+
+@dataclass
+class Plan:
+    hits: int = 0
+    firing: int = 0  # candidates that passed the condition
+    new: list[NewAlert] = field(default_factory=list)
+    seen: list[SeenAgain] = field(default_factory=list)
+    suppressed: int = 0
+    suppressed_by: dict[int, int] = field(default_factory=dict)  # suppression id -> count
+    closing: list[Closing] = field(default_factory=list)
+    burst: bool = False  # too many new alerts for one post each: one summary post
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hits": self.hits,
+            "firing": self.firing,
+            "burst": self.burst,
+            "suppressed": self.suppressed,
+            "new": [
+                {
+                    "key": n.key,
+                    "title": n.title,
+                    "body": n.body,
+                    "link": n.link,
+                    "occurrences": n.occurrences,
+                    "template_error": n.template_error,
+                    "fields": n.fields,
+                }
+                for n in self.new
+            ],
+            "seen_again": [
+                {
+                    "alert_id": s.alert_id,
+                    "key": s.key,
+                    "occurrences": s.occurrences,
+                    "renotify": s.renotify,
+                }
+                for s in self.seen
+            ],
+            "closing": [
+                {
+                    "alert_id": c.alert_id,
+                    "key": c.key,
+                    "resolution": c.resolution.value,
+                    "reason": c.reason,
+                }
+                for c in self.closing
+            ],
+        }

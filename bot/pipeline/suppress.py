@@ -1,0 +1,46 @@
+"""Rule 3, suppressions (Alertmanager's silences): matching candidates are skipped but counted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from bot.models import Suppression
+from bot.pipeline.keys import lookup
+
+
+def active_suppressions(session: Session, search_id: int | None, now: datetime) -> list[Any]:
+    """Active suppressions for the search (or all searches): rows of id, dedupe_key, match."""
+    scope: ColumnElement[bool] = Suppression.search_id.is_(None)
+    if search_id is not None:
+        scope = or_(scope, Suppression.search_id == search_id)
+    query = select(Suppression.id, Suppression.dedupe_key, Suppression.match).where(
+        scope,
+        Suppression.lifted_at.is_(None),
+        or_(Suppression.expires_at.is_(None), Suppression.expires_at > now),
+    )
+    return list(session.execute(query.order_by(Suppression.id)))
+
+
+def matching(suppressions: list[Any], key: str, fields: Mapping[str, Any]) -> Any | None:
+    """The first suppression that covers this key/fields, if any.
+
+    A suppression with a key matches that key; one with a match matches fields
+    equal to all its values (compared as text); one with neither silences the
+    whole search. Both given: both must hold.
+    """
+    for suppression in suppressions:
+        if suppression.dedupe_key is not None and suppression.dedupe_key != key:
+            continue
+        if suppression.match and not _fields_match(suppression.match, fields):
+            continue
+        return suppression
+    return None
+
+
+def _fields_match(match: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
+    return all(str(lookup(fields, name)) == str(value) for name, value in match.items())
