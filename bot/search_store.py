@@ -108,6 +108,22 @@ def delete_search(session: Session, search: Search, actor: str | None, reason: s
     _revise(session, search, actor, reason or "deleted")
 
 
+def issue_push_token(session: Session, search: Search, actor: str | None) -> str:
+    """A new token for a push search (the old one stops working); only its hash is stored."""
+    from searches.push import new_push_token
+
+    if search.source != "push":
+        raise InvalidInput(
+            f"search {search.name!r} reads from {search.source!r}: only push searches take "
+            "pushed events",
+            field="source",
+        )
+    token, token_hash = new_push_token()
+    search.push_token_hash = token_hash
+    _revise(session, search, actor, "push token issued")
+    return token
+
+
 def revisions(session: Session, search: Search) -> list[SearchRevision]:
     query = select(SearchRevision).where(SearchRevision.search_id == search.id)
     return list(session.scalars(query.order_by(SearchRevision.version)))

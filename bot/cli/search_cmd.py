@@ -1,4 +1,5 @@
-"""``411 search list | show | import | export | test | run | enable | disable | delete``."""
+"""``411 search list | show | import | export | test | run | enable | disable | delete |
+push-token``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from bot.durations import parse_duration
 from bot.errors import InvalidInput
 from bot.models import SearchRun
 from bot.runtime import Runtime
-from bot.search_store import delete_search, find_search, list_searches, set_enabled
+from bot.search_store import (
+    delete_search,
+    find_search,
+    issue_push_token,
+    list_searches,
+    set_enabled,
+)
 from bot.search_yaml import (
     dump_all,
     dump_definition,
@@ -71,6 +78,12 @@ def register(subparsers: Any) -> None:
     delete = commands.add_parser("delete", help="delete a search (its alerts are kept)")
     delete.add_argument("search", help="search id or name")
     delete.set_defaults(handler=_delete)
+
+    push_token = commands.add_parser(
+        "push-token", help="issue a new token for a push search (the old one stops working)"
+    )
+    push_token.add_argument("search", help="search id or name")
+    push_token.set_defaults(handler=_push_token)
 
 
 def actor() -> str:
@@ -273,4 +286,22 @@ def _delete(args: argparse.Namespace) -> int:
         name = search.name
         delete_search(session, search, actor())
         print(f"search {search.id} {name!r} deleted (its alerts are kept)")
+    return 0
+
+
+def _push_token(args: argparse.Namespace) -> int:
+    runtime = Runtime.start()
+    with runtime.sessions.begin() as session:
+        search = find_search(session, args.search)
+        token = issue_push_token(session, search, actor())
+        search_id = search.id
+    base = runtime.settings.public_url or f"http://{runtime.settings.host}:{runtime.settings.port}"
+    print(f"push token for search {search_id} (shown once; the previous token no longer works):")
+    print(token)
+    print()
+    print("send events with:")
+    print(
+        f"  curl -X POST {base.rstrip('/')}/push/{search_id} -H 'Authorization: Bearer {token}' "
+        "-H 'Content-Type: application/json' -d '{\"message\": \"...\"}'"
+    )
     return 0

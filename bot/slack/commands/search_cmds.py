@@ -289,6 +289,27 @@ def delete(ctx: CommandContext, args: Args) -> Reply:
     return Reply(f"Search *{escape_mrkdwn(name)}* is deleted.")
 
 
+@REGISTRY.add(
+    "search push-token",
+    "/411 search push-token <id|name>",
+    "issue a new token for a push search (shown to you alone, once)",
+)
+def push_token(ctx: CommandContext, args: Args) -> Reply:
+    with ctx.db as session:
+        search = search_store.find_search(session, args.word(0, "search"))
+        check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "edit")
+        token = search_store.issue_push_token(session, search, ctx.actor.user_id)
+        search_id, name = search.id, search.name
+    base = (ctx.settings.public_url or "https://<411 host>").rstrip("/")
+    return Reply(
+        f"New push token for *{escape_mrkdwn(name)}* (the previous one no longer works). "
+        "It is shown only now:\n"
+        f"{code(token, 200)}\n"
+        f"Send events with `POST {escape_mrkdwn(base)}/push/{search_id}` and the header "
+        "`Authorization: Bearer <token>`; the body is a JSON object or a list of them."
+    )
+
+
 @REGISTRY.add("search run", "/411 search run <id|name>", "run a search now, for real", slow=True)
 def run(ctx: CommandContext, args: Args) -> None:
     with ctx.db as session:
