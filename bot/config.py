@@ -19,6 +19,7 @@ from bot.errors import ConfigurationError
 DEFAULT_DATABASE_URL = "sqlite:///411.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _CLUSTER_VAR = re.compile(r"^ELASTICSEARCH(?:_(?P<name>[A-Z0-9]+))?_URL$")
 
 
@@ -89,15 +90,15 @@ def load_settings(
         admins=_csv(environ.get("ADMINS", "")),
         timezone=environ.get("TIMEZONE") or environ.get("TZ_DEFAULT") or "UTC",
         host=environ.get("HOST") or "0.0.0.0",
-        port=_int(environ, "PORT", 3000),
+        port=_int(environ, "PORT", 3000, low=1, high=65535),
         public_url=environ.get("PUBLIC_URL") or None,
         thread_replies=_bool(environ, "THREAD_REPLIES", True),
-        burst_threshold=_int(environ, "BURST_THRESHOLD", 5),
+        burst_threshold=_int(environ, "BURST_THRESHOLD", 5, low=1),
         http_allow_hosts=_csv(environ.get("HTTP_SOURCE_ALLOW_HOSTS", "")),
         http_deny_private=_bool(environ, "HTTP_SOURCE_DENY_PRIVATE", True),
         http_deny_hosts=_csv(environ.get("HTTP_SOURCE_DENY_HOSTS", "")),
         file_source_roots=_csv(environ.get("FILE_SOURCE_ROOTS", "")),
-        log_level=(environ.get("LOG_LEVEL") or "INFO").upper(),
+        log_level=_log_level(environ),
     )
     _check_timezone(settings.timezone)
     return settings
@@ -133,14 +134,27 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _int(
+    environ: Mapping[str, str], name: str, default: int, *, low: int, high: int | None = None
+) -> int:
     raw = environ.get(name)
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigurationError(f"{name} must be {allowed}, not {value}")
+    return value
+
+
+def _log_level(environ: Mapping[str, str]) -> str:
+    level = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigurationError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    return level
 
 
 def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:

@@ -22,14 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
 from bot.config import Settings, load_settings
-from bot.db import safe_url
+from bot.db import normalise_url, safe_url
 from bot.demo.generator import DemoGenerator
 from bot.demo.install import DEMO_CHANNEL, DEMO_DIGEST_CHANNEL, DEMO_OWNER, install_demo
 from bot.demo.scenario import Timing
 from bot.errors import BotError
 from bot.runtime import Runtime
 from bot.standin import SlackStandIn
+from bot.standin.persist import StateFileError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +83,10 @@ class DevStack:
     def events_path(self) -> Path:
         return self.options.data_dir / "events.jsonl"
 
+    @property
+    def standin_state_path(self) -> Path:
+        return self.options.data_dir / "standin.json"
+
     def start(self) -> DevStack:
         try:
             self._start()
@@ -90,7 +98,13 @@ class DevStack:
     def _start(self) -> None:
         opts = self.options
         token, secret = f"xoxb-dev-{secrets.token_hex(12)}", secrets.token_hex(16)
-        self.standin = SlackStandIn(secret, token, None, opts.host, opts.port)
+        try:
+            # The workspace outlives the process, like the database that points into it.
+            self.standin = SlackStandIn(
+                secret, token, None, opts.host, opts.port, state_path=self.standin_state_path
+            )
+        except StateFileError as exc:
+            raise BotError(str(exc)) from None
         try:
             self.standin.start()
         except OSError as exc:
@@ -195,6 +209,7 @@ class DevStack:
             f"  bot (HTTP mode)           {self.bot_url}",
             f"  Web API (stand-in)        {self.runtime.settings.slack_api_url}",
             f"  database                  {safe_url(self.runtime.engine)}",
+            f"  Slack workspace (saved)   {self.standin_state_path}",
         ]
         if self.generator is not None:
             lines.append(f"  demo events               {self.events_path}")
@@ -206,6 +221,25 @@ class DevStack:
             lines.append(f"  NOT RUNNING (not built yet): {', '.join(self.missing)}")
         lines += ["", "  Type /411 help in the page's message box. Ctrl-C stops everything.", ""]
         return "\n".join(lines)
+
+
+def database_url_option(value: str) -> str:
+    """`--db`: a database URL, or a plain file path for a SQLite database there.
+
+    Checked here so a bad value is named as `--db` (not DATABASE_URL) before anything starts.
+    """
+    value = value.strip()
+    if not value:
+        raise BotError("--db is empty: give a database URL or a file path")
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    try:
+        make_url(normalise_url(value)).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise BotError(
+            f"--db {value!r} is neither a usable database URL nor a file path: {exc}"
+        ) from None
+    return value
 
 
 def _env_has_database(environ: Mapping[str, str] | None) -> bool:

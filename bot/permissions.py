@@ -5,6 +5,9 @@
 - A search's owner and admins may edit, enable, disable or delete it.
 - Anyone in the alert's channel may act on its alerts, unless the search's
   ``restricted_to`` (user or group IDs) names who may; owner and admins always may.
+- Only admins may create, change or test from Slack a search whose source is
+  ``privileged`` (it reads the bot host's files or arbitrary databases). The CLI
+  is for operators on the host and is not restricted.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.errors import PermissionDenied
 from bot.models import Alert, Search
+from searches.registry import load_sources
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +146,26 @@ def check_act_on_search(
 ) -> None:
     """Whoever may act on a search's alerts may also suppress or unsuppress them."""
     _check_act(settings, directory, actor, search, search.channel, f"search {search.name}")
+
+
+class SourceNotAllowed(PermissionDenied):
+    """A privileged source used by a non-admin; ``field`` puts the error on the source input."""
+
+    field = "source"
+
+
+def check_source_allowed(
+    settings: Settings, directory: Directory, actor: Actor, source_name: str
+) -> None:
+    """Raise SourceNotAllowed unless ``actor`` may use source ``source_name`` from Slack."""
+    source = load_sources().get(source_name)
+    if source is None or not source.privileged:
+        return  # an unknown source is refused by the definition's own validation
+    if not is_admin(settings, directory, actor.user_id):
+        raise SourceNotAllowed(
+            f"Only admins may create, change or test searches with source `{source_name}`: "
+            "it reads the bot host's files or databases. Ask an admin, or use another source."
+        )
 
 
 def _check_act(

@@ -339,7 +339,7 @@ def _apply(
     run.alerts_new = len(applied.new_ids)
     run.alerts_updated = applied.updated
     run.suppressed = plan.suppressed
-    run.error = _notes(result)
+    run.error = _notes(result, plan)
     _finish(run, now, started)
     if kind == ResultKind.HITS:
         run.window_end = covered_until(window, result)
@@ -370,11 +370,13 @@ def covered_until(window: TimeWindow, result: SourceResult) -> datetime:
     return min(newest, window.end)
 
 
-def _notes(result: SourceResult) -> str | None:
+def _notes(result: SourceResult, plan: Plan | None = None) -> str | None:
     """What a successful run should still tell its owner (kept in the run's error column)."""
     notes = list(getattr(result, "warnings", []) or [])
     if result.truncated:
         notes.insert(0, "results truncated by the source's size cap; the next run continues")
+    problems = dict.fromkeys(n.template_error for n in plan.new if n.template_error) if plan else {}
+    notes += [f"template: {problem}" for problem in list(problems)[:3]]  # distinct, the first few
     return "; ".join(notes)[:4000] or None
 
 

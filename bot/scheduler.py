@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from bot.claims import create_due_run
 from bot.models import Search
@@ -57,6 +58,10 @@ class SearchScheduler:
         )
         self.jobs: dict[int, tuple[int, str]] = {}  # search id -> (version, schedule text)
         self.fired = 0
+        # Searches whose Search.next_run_at (shown in App Home) needs writing: written in
+        # one batch per sync, not one statement per fire.
+        self._stale_next: set[int] = set()
+        self._stale_lock = threading.Lock()
 
     def start(self) -> None:
         self.scheduler.start(paused=True)
@@ -70,6 +75,8 @@ class SearchScheduler:
         self.scheduler.pause()
         self.scheduler.remove_all_jobs()
         self.jobs.clear()
+        with self._stale_lock:
+            self._stale_next.clear()  # the new lease holder writes them
 
     def shutdown(self) -> None:
         if self.scheduler.running:
@@ -85,16 +92,54 @@ class SearchScheduler:
             ).all()
         wanted = {search_id: (version, schedule) for search_id, version, schedule in rows}
         changes = 0
+        touched: set[int] = set()
         for search_id in set(self.jobs) - set(wanted):
             self._remove(search_id)
-            changes += 1
+            touched.add(search_id)
         for search_id, state in wanted.items():
             if self.jobs.get(search_id) != state:
                 self._add(search_id, state)
-                changes += 1
+                touched.add(search_id)
+        changes = len(touched)
         if changes:
             log.info("scheduler: %d job changes, %d searches scheduled", changes, len(self.jobs))
+        with self._stale_lock:
+            self._stale_next |= touched
+        self.write_next_runs()
         return changes
+
+    def write_next_runs(self) -> int:
+        """Store when each search whose jobs changed or fired runs next; returns how many."""
+        with self._stale_lock:
+            ids, self._stale_next = self._stale_next, set()
+        if not ids:
+            return 0
+        now = datetime.now(UTC)
+        rows = [{"b_id": search_id, "b_next": self._next_fire(search_id, now)} for search_id in ids]
+        statement = (
+            update(Search)
+            .where(Search.id == bindparam("b_id"))
+            # Scheduling bookkeeping, not an edit: updated_at stays as it was.
+            .values(next_run_at=bindparam("b_next"), updated_at=Search.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        try:
+            with self.runtime.sessions.begin() as session:
+                session.connection().execute(statement, rows)
+        except Exception:
+            log.exception("scheduler: could not store next run times; retrying at the next sync")
+            with self._stale_lock:
+                self._stale_next |= ids
+            return 0
+        return len(rows)
+
+    def _next_fire(self, search_id: int, now: datetime) -> datetime | None:
+        state = self.jobs.get(search_id)
+        if state is None:
+            return None  # disabled, deleted or unschedulable: no next run
+        job = self.scheduler.get_job(str(search_id))
+        when: datetime | None = getattr(job, "next_run_time", None) if job else None
+        return when or next_run_at(search_id, state[1], now)
 
     def _add(self, search_id: int, state: tuple[int, str]) -> None:
         try:
@@ -128,4 +173,6 @@ class SearchScheduler:
             log.exception("search %s: could not create its run for %s", search_id, scheduled_for)
             return
         self.fired += 1
+        with self._stale_lock:
+            self._stale_next.add(search_id)  # its next run moved on; written at the next sync
         self.on_fire()

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import BotError
 from bot.models import Search
-from bot.search_store import create_search, find_search_by_name, update_search
+from bot.search_store import create_search, find_search, find_search_by_name, update_search
 from bot.searchdef import (
     DefinitionError,
     SearchDefinition,
     definition_from_search,
     definition_to_dict,
     parse_definition,
+    redacted_definition_dict,
 )
 
 SUFFIXES = (".yaml", ".yml")
@@ -204,18 +205,25 @@ def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str_representer)
 
 
-def dump_definition(defn: SearchDefinition) -> str:
+def dump_definition(defn: SearchDefinition, *, redact: bool = False) -> str:
+    """The definition as YAML; ``redact`` masks secrets, for showing it to people."""
+    as_dict = redacted_definition_dict if redact else definition_to_dict
     return yaml.dump(
-        definition_to_dict(defn, compact=True), Dumper=_Dumper, sort_keys=False, allow_unicode=True
+        as_dict(defn, compact=True), Dumper=_Dumper, sort_keys=False, allow_unicode=True
     )
 
 
-def export_searches(session: Session, names: Iterable[str] = ()) -> list[SearchDefinition]:
-    query = select(Search).where(Search.deleted_at.is_(None)).order_by(Search.name)
-    wanted = list(names)
-    if wanted:
-        query = query.where(Search.name.in_(wanted))
-    return [definition_from_search(s) for s in session.scalars(query)]
+def export_searches(session: Session, refs: Iterable[str] = ()) -> list[SearchDefinition]:
+    """Every live search by name, or those ``refs`` name (ids or names; NotFound if unknown)."""
+    wanted = list(refs)
+    if not wanted:
+        query = select(Search).where(Search.deleted_at.is_(None)).order_by(Search.name)
+        return [definition_from_search(s) for s in session.scalars(query)]
+    found: dict[int, Search] = {}
+    for ref in wanted:
+        search = find_search(session, ref)
+        found.setdefault(search.id, search)
+    return [definition_from_search(s) for s in found.values()]
 
 
 def file_name(name: str) -> str:

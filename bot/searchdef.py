@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bot import definition_fields as convert
 from bot.durations import compact_duration, parse_duration
 from bot.models.enums import ConditionOp, Priority
+from bot.redact import plain_secrets, redact_config
 from bot.schedule import parse_schedule
 from bot.templates import check_template
 from searches.base import FieldError, SourceConfigError
@@ -251,6 +252,27 @@ def definition_to_dict(defn: SearchDefinition, *, compact: bool = False) -> dict
         keep = {"name", "source", "schedule"}
         out = {k: v for k, v in out.items() if k in keep or (v != defaults[k] and v is not None)}
     return out
+
+
+def redacted_definition_dict(defn: SearchDefinition, *, compact: bool = False) -> dict[str, Any]:
+    """``definition_to_dict`` for showing to people: passwords and auth headers masked.
+
+    Every place that displays a definition (CLI and Slack ``search show``) goes through
+    this; exports and revisions keep the real values.
+    """
+    out = definition_to_dict(defn, compact=compact)
+    if "source_config" in out:
+        out["source_config"] = redact_config(out["source_config"])
+    return out
+
+
+def secret_warnings(defn: SearchDefinition) -> list[str]:
+    """One line per secret written in plain text in the definition, with what to use instead."""
+    hint = {"sql": "url_env", "http": "headers_env"}.get(defn.source, "an environment variable")
+    return [
+        f"search {defn.name!r}: source_config.{path} holds a secret in plain text; consider {hint}"
+        for path in plain_secrets(defn.source_config)
+    ]
 
 
 def definition_from_search(search: Search) -> SearchDefinition:

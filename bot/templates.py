@@ -7,6 +7,7 @@ template can never reach the database or the network.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +21,33 @@ MAX_OUTPUT = 20_000  # characters; Slack would cut longer texts anyway
 MAX_SOURCE = 10_000
 
 
+# Names a render printed but the context did not have; set only while a caller asks for them.
+_MISSING: ContextVar[list[str] | None] = ContextVar("template_missing", default=None)
+
+
+class RecordingUndefined(Undefined):
+    """Renders as "" like Jinja's default, and notes the name when a caller collects them.
+
+    ``{{ x | default('-') }}`` and ``{% if x %}`` are checks, not uses: they record nothing.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        missing = _MISSING.get()
+        if missing is not None:
+            message = self._missing_message()
+            if message not in missing:
+                missing.append(message)
+        return ""
+
+    def _missing_message(self) -> str:
+        path_of = getattr(self._undefined_obj, "_path_of", None)
+        if callable(path_of) and isinstance(self._undefined_name, str):
+            return f"{path_of(self._undefined_name)!r} is undefined"  # the full dotted path
+        return self._undefined_message
+
+
 def _environment(undefined: type[Undefined]) -> SandboxedEnvironment:
     # autoescape is off: the output is plain text, escaped for mrkdwn by the Slack layer.
     env = SandboxedEnvironment(autoescape=False, undefined=undefined)
@@ -27,7 +55,9 @@ def _environment(undefined: type[Undefined]) -> SandboxedEnvironment:
     return env
 
 
-_ENV = _environment(Undefined)  # a missing field renders as "", as log fields often are absent
+_ENV = _environment(
+    RecordingUndefined
+)  # a missing field renders as "", as log fields often are absent
 _STRICT_ENV = _environment(StrictUndefined)
 
 
@@ -51,11 +81,22 @@ def check_template(source: str) -> str | None:
     return None
 
 
-def render_template(source: str, context: dict[str, Any], *, strict: bool = False) -> str:
-    """Render ``source`` with ``context`` in the sandbox; errors raise InvalidInput."""
+def render_template(
+    source: str,
+    context: dict[str, Any],
+    *,
+    strict: bool = False,
+    missing: list[str] | None = None,
+) -> str:
+    """Render ``source`` with ``context`` in the sandbox; errors raise InvalidInput.
+
+    With ``missing``, each undefined name the output printed (rendered as "") is
+    appended to it as "'user.nam' is undefined", so a typo is visible, not silent.
+    """
     problem = check_template(source)
     if problem:
         raise InvalidInput(f"template error: {problem}", field="template")
+    token = _MISSING.set(missing)
     try:
         output = _compiled(source, strict).render(context)
     except TemplateError as exc:  # includes SecurityError from the sandbox
@@ -64,6 +105,8 @@ def render_template(source: str, context: dict[str, Any], *, strict: bool = Fals
         raise InvalidInput(
             f"template error: {type(exc).__name__}: {exc}", field="template"
         ) from None
+    finally:
+        _MISSING.reset(token)
     if len(output) > MAX_OUTPUT:
         output = output[: MAX_OUTPUT - 1] + "…"
     return output

@@ -11,12 +11,14 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from bot.claims import Claimed, claim_runs, recover_stale
 from bot.lease import Lease
+from bot.pipeline.snooze_expiry import expire_snoozes
 from bot.runner import run_search
 from bot.runtime import Runtime
 from bot.scheduler import SearchScheduler
@@ -36,6 +38,7 @@ class Worker:
         threads: int = 4,
         poll_interval: float = 1.0,
         sync_interval: float = 5.0,
+        snooze_interval: float = 15.0,
         name: str | None = None,
         schedule: bool = True,
     ):
@@ -43,6 +46,9 @@ class Worker:
         self.threads = threads
         self.poll_interval = poll_interval
         self.sync_interval = sync_interval
+        # Ended snoozes are looked for this often (a snooze lasts a minute at least).
+        self.snooze_interval = snooze_interval
+        self._snoozes_checked = float("-inf")
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.schedule = schedule  # False: only execute runs (a pure executor)
         self.lease = Lease(runtime.engine)
@@ -106,6 +112,17 @@ class Worker:
         self.scheduler.sync()
         with self.runtime.sessions.begin() as session:
             recover_stale(session, utcnow())
+        self._expire_snoozes()
+
+    def _expire_snoozes(self) -> None:
+        """Refresh the messages of alerts whose snooze ended (safe in any number of workers)."""
+        if time.monotonic() - self._snoozes_checked < self.snooze_interval:
+            return
+        self._snoozes_checked = time.monotonic()
+        with self.runtime.sessions.begin() as session:
+            expired = expire_snoozes(session, utcnow())
+        if expired:
+            log.info("%d snoozes ended", len(expired))
 
     # ---------------------------------------------------------------- claims
 

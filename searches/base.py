@@ -99,6 +99,8 @@ class Source(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    # Reads the bot host's files or arbitrary databases: only admins may use it from Slack.
+    privileged: ClassVar[bool] = False
 
     def __init__(self, config: Any, context: SourceContext):
         self.config = config

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 import re
 import string
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from searches.base import FieldError, SourceConfigError, TimeWindow
+from searches.base import FieldError, SourceConfigError, SourceError, TimeWindow
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -149,6 +150,35 @@ class ConfigReader:
                 self.error(str(key), f"is not a known setting (known: {known})")
         if self.errors:
             raise SourceConfigError(self.errors)
+
+
+# ------------------------------------------------------------------- secrets
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_env_name(reader: ConfigReader, name: str, value: Any) -> bool:
+    """Record an error unless ``value`` can name an environment variable."""
+    if isinstance(value, str) and ENV_NAME.match(value):
+        return True
+    reader.error(name, f"must name an environment variable (like DB_URL), not {value!r}")
+    return False
+
+
+def env_secret(field_name: str, variable: str) -> str:
+    """The value of environment variable ``variable``, which the config field names.
+
+    Secrets live in the environment of the process that runs searches, not in the
+    definition (which users can see and which is kept in revisions and exports).
+    """
+    value = os.environ.get(variable)
+    if not value:
+        raise SourceError(
+            f"{field_name}: environment variable {variable} is not set "
+            "(set it where the worker runs)",
+            permanent=True,
+        )
+    return value
 
 
 # ------------------------------------------------------------------- time

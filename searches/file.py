@@ -74,6 +74,7 @@ class _Match:
 
 class FileSource(Source):
     name = "file"
+    privileged = True
     description = "newline-delimited JSON log files, queried with Lucene syntax"
     config: FileConfig
 

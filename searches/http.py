@@ -14,6 +14,10 @@ every redirect hop and against the connected address, redirects are followed by 
 (at most ``max_redirects``), the whole exchange has a deadline, the body is streamed
 and reading stops at ``max_bytes``, and proxy variables from the environment are
 ignored (a proxy would hide the real destination from the check).
+
+Credentials belong in ``headers_env`` (``{Authorization: API_AUTH}``: header name to
+the environment variable holding its value), read when the search runs, so they stay
+out of the definition users can see.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from searches.base import (
     SourceResult,
     TimeWindow,
 )
-from searches.common import ConfigReader, get_path, split_path
+from searches.common import ConfigReader, check_env_name, env_secret, get_path, split_path
 from searches.http_policy import ForbiddenHost, HostPolicy
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -62,6 +66,7 @@ class HttpConfig:
     url: str
     method: Method = Method.GET
     headers: dict[str, str] = field(default_factory=dict)
+    headers_env: dict[str, str] = field(default_factory=dict)  # header -> env variable
     body: str | None = None
     json_body: Any = None  # the "json" key: sent as a JSON request body
     mode: HttpMode = HttpMode.HITS
@@ -92,6 +97,7 @@ def parse_http_config(raw: Mapping[str, Any]) -> HttpConfig:
     headers = reader.mapping("headers") or {}
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         reader.error("headers", "must map header names to text values")
+    headers_env = _headers_env(reader, headers)
     body, json_body = reader.text("body", None, allow_empty=True), reader.value("json")
     if body is not None and json_body is not None:
         reader.error("body", "give either body or json, not both")
@@ -108,6 +114,7 @@ def parse_http_config(raw: Mapping[str, Any]) -> HttpConfig:
         url=url,
         method=method,
         headers=headers,
+        headers_env=headers_env,
         body=body,
         json_body=json_body,
         mode=mode,
@@ -121,6 +128,20 @@ def parse_http_config(raw: Mapping[str, Any]) -> HttpConfig:
     )
     reader.finish()
     return config
+
+
+def _headers_env(reader: ConfigReader, headers: Mapping[str, Any]) -> dict[str, str]:
+    raw = reader.mapping("headers_env") or {}
+    if not all(isinstance(k, str) and k.strip() for k in raw):
+        reader.error("headers_env", "must map header names to environment variable names")
+        return {}
+    for header, variable in raw.items():
+        check_env_name(reader, f"headers_env.{header}", variable)
+    plain = {str(k).lower() for k in headers}
+    for header in raw:
+        if header.lower() in plain:
+            reader.error(f"headers_env.{header}", "is also in headers; give it in one place")
+    return raw
 
 
 def _regex(reader: ConfigReader) -> re.Pattern[str] | None:
@@ -248,7 +269,7 @@ class HttpSource(Source):
             request = client.build_request(
                 config.method.value,
                 config.url,
-                headers=config.headers,
+                headers=self._headers(),
                 content=config.body,
                 json=config.json_body,
             )
@@ -274,6 +295,13 @@ class HttpSource(Source):
         raise SourceError(
             f"{config.url}: more than {config.max_redirects} redirects", permanent=True
         )
+
+    def _headers(self) -> dict[str, str]:
+        secret = {
+            header: env_secret(f"headers_env.{header}", variable)
+            for header, variable in self.config.headers_env.items()
+        }
+        return {**self.config.headers, **secret}
 
     def _check(self, url: httpx.URL) -> None:
         if url.scheme not in ("http", "https"):

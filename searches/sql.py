@@ -15,6 +15,10 @@ there they are UTC text as SQLAlchemy writes it (``2026-03-01 10:00:00.000000``)
 compares correctly with columns SQLAlchemy wrote. ``time_column`` names the column
 that gives each hit its timestamp and ``id_column`` its id. ``count`` mode reads the
 first column of the first row.
+
+The URL is either written as ``url`` or, to keep a password out of the definition
+(which users can see), read at run time from the environment variable ``url_env``
+names.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from searches.base import (
     SourceResult,
     TimeWindow,
 )
-from searches.common import ConfigReader, parse_time
+from searches.common import ConfigReader, check_env_name, env_secret, parse_time
 
 MAX_ROWS = 10_000
 
@@ -71,13 +75,24 @@ class SqlMode(enum.StrEnum):
 
 @dataclass(frozen=True)
 class SqlConfig:
-    url: str
+    url: str  # empty when url_env is given
     query: str
     mode: SqlMode = SqlMode.HITS
     time_column: str | None = None
     id_column: str | None = None
     max_rows: int = 500
     timeout_seconds: float = 30.0
+    url_env: str | None = None  # the environment variable holding the URL
+
+    def database_url(self) -> str:
+        """The URL to connect to; SourceError naming the field when it cannot be had."""
+        if self.url_env is None:
+            return self.url
+        url = env_secret("url_env", self.url_env)
+        problem = url_problem(url)
+        if problem:
+            raise SourceError(f"url_env: {self.url_env} {problem}", permanent=True)
+        return url
 
 
 def check_read_only(sql: str) -> str | None:
@@ -101,14 +116,32 @@ def check_read_only(sql: str) -> str | None:
     return None
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not a usable SQLAlchemy URL (without repeating it: it may hold a
+    password), or None."""
+    try:
+        make_url(normalise_url(url)).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        return "is not a usable SQLAlchemy URL: " + str(exc).replace(url, "<the URL>")
+    return None
+
+
+def _read_url(reader: ConfigReader) -> tuple[str, str | None]:
+    url, url_env = reader.text("url", None), reader.value("url_env")
+    if url is None and url_env is None:
+        reader.error("url", "is required (or url_env: the environment variable holding it)")
+    elif url is not None and url_env is not None:
+        reader.error("url_env", "give either url or url_env, not both")
+    elif url_env is not None:
+        return "", url_env if check_env_name(reader, "url_env", url_env) else None
+    elif url and (problem := url_problem(url)):
+        reader.error("url", problem)
+    return url or "", None
+
+
 def parse_sql_config(raw: Mapping[str, Any]) -> SqlConfig:
     reader = ConfigReader(raw)
-    url = reader.text("url")
-    if url:
-        try:
-            make_url(normalise_url(url)).get_dialect()
-        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-            reader.error("url", f"is not a usable SQLAlchemy URL: {exc}")
+    url, url_env = _read_url(reader)
     query = reader.text("query")
     if query:
         problem = check_read_only(query)
@@ -116,6 +149,7 @@ def parse_sql_config(raw: Mapping[str, Any]) -> SqlConfig:
             reader.error("query", problem)
     config = SqlConfig(
         url=url,
+        url_env=url_env,
         query=query,
         mode=reader.choice("mode", SqlMode, SqlMode.HITS),
         time_column=reader.text("time_column", None),
@@ -129,6 +163,7 @@ def parse_sql_config(raw: Mapping[str, Any]) -> SqlConfig:
 
 class SqlSource(Source):
     name = "sql"
+    privileged = True
     description = "a read-only SQL query; rows become hits"
     config: SqlConfig
 
@@ -146,10 +181,12 @@ class SqlSource(Source):
         problem = check_read_only(self.config.query)  # again: the config may not be parsed
         if problem:
             raise SourceError(f"query {problem}", permanent=True)
+        url = self.config.database_url()
         try:
-            engine = create_engine(normalise_url(self.config.url), poolclass=pool.NullPool)
+            engine = create_engine(normalise_url(url), poolclass=pool.NullPool)
         except (ArgumentError, ImportError, ValueError) as exc:
-            raise SourceError(f"cannot use the database URL: {exc}", permanent=True) from None
+            reason = str(exc).replace(url, "<the URL>")
+            raise SourceError(f"cannot use the database URL: {reason}", permanent=True) from None
         try:
             try:
                 connection = engine.connect()

@@ -34,15 +34,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Client libraries that log every retry with a full traceback; the failure reaches the
+# user (and the run's record) as one line anyway, so these say only what matters.
+QUIET_LIBRARIES = ("elastic_transport", "urllib3")
+
+
+class _NoLibraryTracebacks(logging.Filter):
+    """Log records from QUIET_LIBRARIES keep their message but lose the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith(QUIET_LIBRARIES):
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {error}"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_NoLibraryTracebacks())
+    for name in QUIET_LIBRARIES:  # retries are warnings; the final failure is reported by us
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     try:
         return int(args.handler(args) or 0)
     except BotError as exc:

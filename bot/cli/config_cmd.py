@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.config import Mode, Settings, load_settings
 from bot.db import safe_url
+from bot.redact import mask_secret, mask_url
 
 
 def register(subparsers: Any) -> None:
@@ -22,9 +23,8 @@ def register(subparsers: Any) -> None:
 
 
 def mask(secret: str | None) -> str:
-    if not secret:
-        return "(not set)"
-    return secret[:4] + "…" + f" ({len(secret)} chars)" if len(secret) > 8 else "****"
+    """No character of a secret; only a Slack token's kind prefix (xoxb-, xapp-) and length."""
+    return mask_secret(secret)
 
 
 def missing_for(mode: Mode, settings: Settings) -> list[str]:
@@ -46,13 +46,17 @@ def missing_for(mode: Mode, settings: Settings) -> list[str]:
 def render(settings: Settings) -> list[str]:
     lines = [
         f"DATABASE_URL          {safe_url(settings.database_url)}",
-        f"SLACK_API_URL         {settings.slack_api_url}",
+        f"SLACK_API_URL         {mask_url(settings.slack_api_url)}",
         f"SLACK_BOT_TOKEN       {mask(settings.slack_bot_token)}",
         f"SLACK_SIGNING_SECRET  {mask(settings.slack_signing_secret)}",
         f"SLACK_APP_TOKEN       {mask(settings.slack_app_token)}",
         f"ADMINS                {', '.join(settings.admins) or '(none)'}",
         f"TIMEZONE              {settings.timezone}",
         f"HOST:PORT             {settings.host}:{settings.port}",
+        f"PUBLIC_URL            {mask_url(settings.public_url) if settings.public_url else '(not set)'}",
+        f"THREAD_REPLIES        {'on' if settings.thread_replies else 'off'}",
+        f"BURST_THRESHOLD       {settings.burst_threshold}",
+        f"LOG_LEVEL             {settings.log_level}",
         f"HTTP source           allow {', '.join(settings.http_allow_hosts) or '(any public host)'}"
         f"; deny {', '.join(settings.http_deny_hosts) or '(none extra)'}"
         f"; private/loopback {'refused' if settings.http_deny_private else 'allowed'}",
@@ -69,7 +73,7 @@ def render(settings: Settings) -> list[str]:
             else "no auth"
         )
         tls = f"CA {cluster.ca_file}" if cluster.ca_file else f"verify={cluster.verify_certs}"
-        lines.append(f"ELASTICSEARCH[{cluster.name}] {cluster.url} ({auth}, {tls})")
+        lines.append(f"ELASTICSEARCH[{cluster.name}] {mask_url(cluster.url)} ({auth}, {tls})")
     return lines
 
 

@@ -10,7 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.dev import DEFAULT_DATA_DIR, DEFAULT_PORT, DevOptions, DevStack
+from bot.dev import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_PORT,
+    DevOptions,
+    DevStack,
+    database_url_option,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -30,8 +36,11 @@ def register(subparsers: Any) -> None:
     dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     dev.add_argument(
         "--db",
-        metavar="URL",
-        help="database URL (default: DATABASE_URL, else sqlite:///411-dev.db)",
+        metavar="URL|PATH",
+        help=(
+            "database URL, or a file path for a SQLite database "
+            "(default: DATABASE_URL, else ./411-dev.db)"
+        ),
     )
     dev.add_argument(
         "--data-dir",
@@ -49,7 +58,7 @@ def _dev(args: argparse.Namespace) -> int:
     options = DevOptions(
         port=args.port,
         host=args.host,
-        database_url=args.db,
+        database_url=database_url_option(args.db) if args.db is not None else None,
         data_dir=args.data_dir,
         demo=not args.no_demo,
     )

@@ -33,7 +33,7 @@ from bot.search_yaml import (
     write_directory,
     yaml_files,
 )
-from bot.searchdef import definition_from_search
+from bot.searchdef import definition_from_search, secret_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     imp.set_defaults(handler=_import)
 
     exp = commands.add_parser("export", help="write searches as YAML (stdout, or one file each)")
-    exp.add_argument("names", nargs="*", help="only these searches (default: all)")
+    exp.add_argument("names", nargs="*", help="only these searches, by id or name (default: all)")
     exp.add_argument("--dir", type=Path, help="write one FILE.yaml per search into DIR")
     exp.set_defaults(handler=_export)
 
@@ -116,7 +116,7 @@ def _show(args: argparse.Namespace) -> int:
         )
         if search.last_window_end:
             print(f"# last window end: {search.last_window_end.isoformat()}")
-        print(dump_definition(definition_from_search(search)), end="")
+        print(dump_definition(definition_from_search(search), redact=True), end="")
         runs = session.scalars(
             select(SearchRun)
             .where(SearchRun.search_id == search.id)
@@ -150,6 +150,9 @@ def _export(args: argparse.Namespace) -> int:
     runtime = Runtime.start()
     with runtime.sessions() as session:
         definitions = export_searches(session, args.names)
+    for defn in definitions:  # the export keeps them (it is the operator's file), but says so
+        for warning in secret_warnings(defn):
+            print(f"411: warning: {warning}", file=sys.stderr)
     if args.dir:
         for path in write_directory(definitions, args.dir):
             print(path)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.error import URLError
 
 from bot.config import Mode, load_settings
 from bot.errors import ConfigurationError
+from bot.redact import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,40 @@ def _missing(mode: Mode) -> None:
         raise ConfigurationError(f"{mode.value} mode needs {', '.join(missing)}")
 
 
+@contextmanager
+def _starting(settings: Any, token_variable: str) -> Iterator[None]:
+    """Turn Slack being unreachable or refusing a token into one line naming the setting."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    where = mask_url(settings.slack_api_url)
+    # The SDK logs each failed attempt (with retries); the one line below says it all.
+    quiet = [logging.getLogger(name) for name in ("slack_sdk", "slack_bolt", "bot.slack.bolt")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    except (URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise ConfigurationError(f"cannot reach Slack at SLACK_API_URL {where}: {reason}") from None
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else None
+        raise ConfigurationError(
+            f"Slack at {where} refused {token_variable}: {error or 'unknown error'}"
+        ) from None
+    except BoltError as exc:  # auth.test failed: "`token` is invalid (auth.test result: {...})"
+        found = re.search(r"'error': '([\w.-]+)'", str(exc))
+        raise ConfigurationError(
+            f"Slack at {where} refused SLACK_BOT_TOKEN: {found.group(1) if found else exc}"
+        ) from None
+    except SlackClientError as exc:
+        raise ConfigurationError(f"cannot talk to Slack at SLACK_API_URL {where}: {exc}") from None
+    finally:
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
+
+
 def _delivery(runtime: Any, enabled: bool) -> Any:
     if not enabled:
         return None
@@ -57,7 +97,8 @@ def _serve(args: argparse.Namespace) -> int:
     _missing(Mode.HTTP)
     runtime = Runtime.start()
     logging.getLogger().setLevel(runtime.settings.log_level)
-    app = build_app(runtime)  # checks the bot token with auth.test
+    with _starting(runtime.settings, "SLACK_BOT_TOKEN"):
+        app = build_app(runtime)  # checks the bot token with auth.test
     wsgi = build_wsgi_app(runtime, app)
     loop = _delivery(runtime, args.deliver)
     host = args.host or runtime.settings.host
@@ -80,12 +121,17 @@ def _socket(args: argparse.Namespace) -> int:
     _missing(Mode.SOCKET)
     runtime = Runtime.start()
     logging.getLogger().setLevel(runtime.settings.log_level)
-    app = build_app(runtime, socket_mode=True)
+    with _starting(runtime.settings, "SLACK_BOT_TOKEN"):
+        app = build_app(runtime, socket_mode=True)
+    handler = SocketModeHandler(app, runtime.settings.slack_app_token)
+    with _starting(runtime.settings, "SLACK_APP_TOKEN"):
+        handler.connect()  # apps.connections.open: checks the app token before we go on
     loop = _delivery(runtime, args.deliver)
-    print("411: connecting to Slack over Socket Mode")
+    print("411: connected to Slack over Socket Mode")
     try:
-        SocketModeHandler(app, runtime.settings.slack_app_token).start()
+        threading.Event().wait()  # the handler's own threads do the work; Ctrl-C ends this
     finally:
+        handler.close()
         if loop is not None:
             loop.stop()
     return 0

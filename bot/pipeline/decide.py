@@ -8,14 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.durations import format_duration
 from bot.pipeline.autoclose import autoclose
 from bot.pipeline.autoresolve import auto_resolve
 from bot.pipeline.burst import is_burst
-from bot.pipeline.condition import evaluate
+from bot.pipeline.condition import Candidate, evaluate
 from bot.pipeline.dedupe import all_open, fold, open_alerts, stale_alerts
 from bot.pipeline.keys import alert_key
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
-from bot.pipeline.render import render_alert
+from bot.pipeline.render import TitleHints, render_alert
 from bot.pipeline.renotify import renotify_reason
 from bot.pipeline.suppress import active_suppressions, matching
 from bot.searchdef import SearchDefinition
@@ -77,6 +78,7 @@ def decide(
             occurrences=group.occurrences,
             extra=extra,
             default_link=result.link,
+            hints=_title_hints(defn, result.kind, group.first),
         )
         plan.new.append(
             NewAlert(
@@ -108,6 +110,17 @@ def _hit_count(result: SourceResult) -> int:
     if result.kind == ResultKind.COUNT:
         return result.count or 0
     return sum(bucket.count for bucket in result.buckets)
+
+
+def _title_hints(defn: SearchDefinition, kind: ResultKind, candidate: Candidate) -> TitleHints:
+    summary = None
+    if candidate.aggregate:
+        count = candidate.fields.get("count", candidate.occurrences)
+        condition = defn.condition_text.removeprefix("count").removeprefix("any")
+        summary = f"count {count}{condition}"
+        if kind != ResultKind.HITS:  # count and bucket searches look back over a sliding window
+            summary += f" over {format_duration(defn.lookback_seconds)}"
+    return TitleHints(key_fields=defn.key_fields, group=candidate.group, summary=summary)
 
 
 def _template_extra(spec: SearchSpec, window: TimeWindow, result: SourceResult) -> dict[str, Any]:

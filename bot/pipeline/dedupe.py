@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Alert, AlertState
 from bot.pipeline.condition import Candidate
+from bot.pipeline.snooze_expiry import snooze_ended_since_notified
 
 
 @dataclass
@@ -58,6 +59,7 @@ def open_alerts(session: Session, search_id: int | None, keys: Iterable[str]) ->
             Alert.snoozed_until,
             Alert.last_notified_at,
             Alert.created_at,
+            snooze_ended_since_notified(),
         ).where(
             Alert.search_id == search_id,
             Alert.state != AlertState.RESOLVED,

@@ -14,7 +14,8 @@ from typing import Any
 from bot.pipeline.condition import Candidate
 
 KEY_LIMIT = 255
-_MISSING = "∅"
+MISSING = "∅"  # what lookup answers for a name the document lacks
+_MISSING = MISSING
 
 
 def lookup(fields: Mapping[str, Any], path: str) -> Any:

@@ -22,6 +22,8 @@ def renotify_reason(alert: Any, renotify_seconds: int | None, now: datetime) -> 
         if alert.snoozed_until > now:
             return None  # snoozed: silent
         return "snooze ended"
+    if getattr(alert, "snooze_ended", False):  # the worker ended the snooze since the last notice
+        return "snooze ended"
     if not renotify_seconds:
         return None
     last = alert.last_notified_at or alert.created_at

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot.slack.feedback import tell_user
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
+BOLT_LOGGER = "bot.slack.bolt"
 
 # Each has ``register(app)``; one module per surface.
 LISTENER_MODULES = [
@@ -43,8 +45,12 @@ def build_app(
     """The Bolt app; ``token_verification`` calls auth.test at start (Slack or the stand-in)."""
     settings = runtime.settings
     client = client or runtime.slack_client()
+    # Only the client: it carries the token and the base URL (Slack or the stand-in);
+    # Bolt warns at every start when it is given a token as well.
+    bolt_log = logging.getLogger(BOLT_LOGGER)
+    if not any(isinstance(f, _ClientTokenNotice) for f in bolt_log.filters):
+        bolt_log.addFilter(_ClientTokenNotice())
     app = App(
-        token=settings.slack_bot_token,
         signing_secret=None if socket_mode else settings.slack_signing_secret,
         client=client,
         token_verification_enabled=token_verification,
@@ -54,7 +60,7 @@ def build_app(
         listener_executor=ThreadPoolExecutor(
             max_workers=listener_threads, thread_name_prefix="bolt"
         ),
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=bolt_log,
     )
     services = Services.create(runtime, client)
 
@@ -72,3 +78,13 @@ def build_app(
     for module in LISTENER_MODULES:
         importlib.import_module(module).register(app)
     return app
+
+
+class _ClientTokenNotice(logging.Filter):
+    """Bolt also reads SLACK_BOT_TOKEN from the environment when given only a client, then
+    warns that this token is unused; it is the client's own token, so the warning is noise."""
+
+    text = warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.text

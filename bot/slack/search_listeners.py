@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import search_store
 from bot.errors import BotError
-from bot.permissions import Actor, check_manage_search
+from bot.permissions import Actor, check_manage_search, check_source_allowed
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, CallbackId
@@ -58,18 +58,22 @@ def _save(
     actor: Actor = context["actor"]
     services: Services = context["services"]
     channel = meta.get("channel")
+    settings = services.runtime.settings
     try:
         defn = definition_from_view(view, owner=actor.user_id, channel=channel)
+        check_source_allowed(settings, services.directory, actor, defn.source)
         with context["db"] as session:
             if editing:
                 search = search_store.find_search(session, str(meta.get("search_id")))
                 check_manage_search(
-                    services.runtime.settings,
+                    settings,
                     services.directory,
                     Actor(actor.user_id, channel),
                     search,
                     "edit",
                 )
+                # Changing a privileged search is privileged too, whatever the new source.
+                check_source_allowed(settings, services.directory, actor, search.source)
                 changed = search_store.update_search(
                     session, search, defn, actor.user_id, "edited in Slack"
                 )

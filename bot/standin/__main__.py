@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+from pathlib import Path
 
 from bot.standin.standin import SlackStandIn
 
@@ -20,9 +21,19 @@ def main(argv: list[str] | None = None) -> None:
         "--signing-secret", default=os.environ.get("SLACK_SIGNING_SECRET", "standin-secret")
     )
     parser.add_argument("--bot-token", default=os.environ.get("SLACK_BOT_TOKEN", "xoxb-standin"))
+    parser.add_argument(
+        "--state-file", type=Path, help="keep the workspace in this JSON file across restarts"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    standin = SlackStandIn(args.signing_secret, args.bot_token, args.bot_url, args.host, args.port)
+    standin = SlackStandIn(
+        args.signing_secret,
+        args.bot_token,
+        args.bot_url,
+        args.host,
+        args.port,
+        state_path=args.state_file,
+    )
     standin.start()
     print(f"Slack stand-in at {standin.url} (Web API {standin.api_url})", flush=True)
     stop = threading.Event()

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.standin import payloads, selection
 from bot.standin.delivery import BotDelivery, BotReply, Tamper
+from bot.standin.escaping import escape_command_text
 from bot.standin.handles import ResponseUrl
 from bot.standin.limits import check_view
 from bot.standin.methods.content import message_content
@@ -34,10 +35,17 @@ class InteractionError(ValueError):
 
 
 class Interactions:
-    def __init__(self, ctx: StandInContext, delivery: BotDelivery, command: str = "/411") -> None:
+    def __init__(
+        self,
+        ctx: StandInContext,
+        delivery: BotDelivery,
+        command: str = "/411",
+        escape: bool = True,
+    ) -> None:
         self.ctx = ctx
         self.delivery = delivery
         self.command = command
+        self.escape = escape  # the command's `should_escape` in the app manifest
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -75,7 +83,9 @@ class Interactions:
         now = self.ctx.workspace.clock()
         response_url = self._response_url(ResponseUrl("", user.id, channel.id, now))
         trigger_id = self.ctx.handles.new_trigger(user.id)
-        body = payloads.slash_command(user, channel, command, text, response_url, trigger_id)
+        # `/411` has should_escape: true, so the app gets `<#C1|alerts>` for `#alerts`.
+        sent = escape_command_text(self.ctx.workspace, text) if self.escape else text
+        body = payloads.slash_command(user, channel, command, sent, response_url, trigger_id)
         reply = self.delivery.send(body, payloads.FORM, tamper)
         self._show_command_ack(user, channel, f"{command} {text}".strip(), reply)
         return reply

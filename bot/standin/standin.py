@@ -27,11 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.standin import persist
 from bot.standin.delivery import ACK_TIMEOUT, BotDelivery, BotReply, Tamper
 from bot.standin.handles import Handles
 from bot.standin.interactions import Interactions
 from bot.standin.methods import HANDLERS
 from bot.standin.model import JSON, Channel, Ephemeral, Message, User, Usergroup, View
+from bot.standin.persist import Saver
 from bot.standin.ratelimit import RateLimiter, RateLimits
 from bot.standin.server import STATIC_DIR, StandInServer
 from bot.standin.state import ApiCall, Workspace
@@ -52,8 +54,12 @@ class SlackStandIn:
         clock: Callable[[], float] = time.time,
         ack_timeout: float = ACK_TIMEOUT,
         command: str = "/411",
+        should_escape: bool = True,
         static_dir: Path = STATIC_DIR,
+        state_path: Path | None = None,
     ) -> None:
+        """`state_path`: a JSON file that keeps the workspace across restarts (persist.py);
+        without one (tests) everything lives in memory only."""
         self.host, self.port = host, port
         self.static_dir = static_dir
         self.workspace = Workspace(clock=clock)
@@ -68,7 +74,11 @@ class SlackStandIn:
         )
         self.webapi = WebApi(self.ctx, HANDLERS)
         self.delivery = BotDelivery(signing_secret, bot_url, ack_timeout)
-        self.interactions = Interactions(self.ctx, self.delivery, command)
+        self.interactions = Interactions(self.ctx, self.delivery, command, should_escape)
+        self.saver: Saver | None = None
+        if state_path is not None:
+            persist.read(state_path, self.workspace, self.ctx.views)
+            self.saver = Saver(state_path, self.workspace, self.ctx.views)
         self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -81,6 +91,8 @@ class SlackStandIn:
             target=self._server.serve_forever, args=(0.05,), name="slack-standin", daemon=True
         )
         self._thread.start()
+        if self.saver is not None:
+            self.saver.start()
         return self
 
     def stop(self) -> None:
@@ -91,6 +103,8 @@ class SlackStandIn:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self.saver is not None:
+            self.saver.stop()  # after the server: no change can come in after the last write
 
     def __enter__(self) -> SlackStandIn:
         return self.start()

@@ -8,7 +8,6 @@ the page's long-poll.
 from __future__ import annotations
 
 import copy
-import itertools
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -57,8 +56,9 @@ class Workspace:
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        self._last_ts_us = 0
-        self._ids = itertools.count(1)
+        # Both are saved with the workspace (persist.py), so ids never repeat after a restart.
+        self.last_ts_us = 0
+        self.last_id = 0
         for user in seed.USERS:
             self.add_user(copy.deepcopy(user))
         for channel in seed.CHANNELS:
@@ -72,11 +72,13 @@ class Workspace:
         """A Slack message ts ("1700000000.000100"): unique and increasing."""
         with self.lock:
             now_us = int(self.clock() * 1_000_000)
-            self._last_ts_us = max(now_us, self._last_ts_us + 1)
-            return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
+            self.last_ts_us = max(now_us, self.last_ts_us + 1)
+            return f"{self.last_ts_us // 1_000_000}.{self.last_ts_us % 1_000_000:06d}"
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}{next(self._ids):08X}"
+        with self.lock:
+            self.last_id += 1
+            return f"{prefix}{self.last_id:08X}"
 
     def touch(self) -> None:
         with self.lock:

@@ -29,6 +29,11 @@ class ViewStore:
         self.stacks: dict[str, list[str]] = {}
         self.homes: dict[str, str] = {}
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Taken before the workspace's lock, never after (changes call into the workspace)."""
+        return self._lock
+
     def _new_view(
         self, user: str, definition: JSON, root: str | None, previous: str | None
     ) -> View:

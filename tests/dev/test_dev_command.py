@@ -156,3 +156,30 @@ def test_it_says_which_port_is_taken(tmp_path: Path) -> None:
         )
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_it_takes_a_plain_file_path_for_the_database(tmp_path: Path) -> None:
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    database = tmp_path / "x.db"
+    run = Running(workdir, "--port", str(free_port()), "--no-demo", "--db", str(database))
+    try:
+        assert run.ready.wait(60) and run.url, run.output
+        assert f"sqlite:///{database}" in run.output
+    finally:
+        assert run.stop() == 0, run.output
+    assert database.stat().st_size > 0
+    assert not (workdir / "411-dev.db").exists()
+
+
+def test_it_names_the_db_option_when_the_value_is_no_database(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "dev", "--port", str(free_port()), "--db", "nosuch://x"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--db 'nosuch://x' is neither a usable database URL nor a file path" in result.stderr
+    assert "DATABASE_URL" not in result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cli.config_cmd import mask, missing_for
+from bot.cli.config_cmd import mask, missing_for, render
 from bot.config import Mode, load_settings
 from bot.errors import ConfigurationError
 
@@ -68,3 +68,49 @@ def test_it_says_what_each_mode_is_missing() -> None:
 def test_it_masks_secrets() -> None:
     assert "supersecretvalue" not in mask("xoxb-supersecretvalue")
     assert mask(None) == "(not set)"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("BURST_THRESHOLD", "-3", "BURST_THRESHOLD must be at least 1, not -3"),
+        ("BURST_THRESHOLD", "0", "BURST_THRESHOLD must be at least 1, not 0"),
+        ("PORT", "0", "PORT must be between 1 and 65535, not 0"),
+        ("PORT", "70000", "PORT must be between 1 and 65535, not 70000"),
+        ("LOG_LEVEL", "chatty", "LOG_LEVEL must be one of DEBUG, INFO"),
+    ],
+)
+def test_it_rejects_numbers_and_levels_that_make_no_sense(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings({name: value})
+
+
+def test_config_check_shows_every_setting_and_no_secret_character() -> None:
+    secret = "Qz7vKp9wXr2mLs8tBn4cJd6fHg1yWe3u"
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1234-5678-tokenvalue",
+            "SLACK_SIGNING_SECRET": secret,
+            "ELASTICSEARCH_URL": "http://elastic:EsPassw0rd@es:9200",
+            "PUBLIC_URL": "https://411.example.com",
+            "THREAD_REPLIES": "false",
+            "BURST_THRESHOLD": "12",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    text = "\n".join(render(settings))
+    assert "ELASTICSEARCH[default] http://elastic:***@es:9200" in text
+    assert "EsPassw0rd" not in text
+    assert "SLACK_BOT_TOKEN       xoxb-*** (25 chars)" in text
+    assert "SLACK_SIGNING_SECRET  *** (32 chars)" in text
+    assert not any(secret[i : i + 3] in text for i in range(len(secret) - 2))
+    assert "tokenvalue" not in text and "1234" not in text
+    for line in (
+        "PUBLIC_URL            https://411.example.com",
+        "THREAD_REPLIES        off",
+        "BURST_THRESHOLD       12",
+        "LOG_LEVEL             DEBUG",
+    ):
+        assert line in text

@@ -247,3 +247,46 @@ def test_the_policy_classifies_addresses() -> None:
     policy = HostPolicy.from_settings(Settings(http_allow_hosts=("*.corp.example", "10.9.0.0/16")))
     policy.check_address("db.corp.example", ipaddress.ip_address("10.1.1.1"))
     policy.check_address("anything", ipaddress.ip_address("10.9.3.3"))
+
+
+def test_it_sends_headers_from_the_variables_headers_env_names(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_411_HTTP_TOKEN", "from-the-environment")
+    result = run(
+        url=f"{server}/echo",
+        method="POST",
+        body="x",
+        headers_env={"X-Token": "TEST_411_HTTP_TOKEN"},
+        json_path="echo",
+        expect_status=[201],  # so the echoed request comes back as a hit to look at
+    )
+    assert result.hits[0].fields["body"] == (
+        '{"echo": {"body": "x", "token": "from-the-environment"}}'
+    )
+
+
+def test_an_unset_headers_env_variable_fails_the_run_naming_the_header(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_411_UNSET_TOKEN", raising=False)
+    with pytest.raises(SourceError) as raised:
+        run(url=f"{server}/items", headers_env={"X-Token": "TEST_411_UNSET_TOKEN"})
+    assert str(raised.value).startswith(
+        "headers_env.X-Token: environment variable TEST_411_UNSET_TOKEN is not set"
+    )
+
+
+def test_a_header_is_given_either_plainly_or_from_the_environment() -> None:
+    with pytest.raises(SourceConfigError) as raised:
+        HttpSource.parse_config(
+            {
+                "url": "http://example.com",
+                "headers": {"authorization": "Bearer x"},
+                "headers_env": {"Authorization": "AUTH", "X-Key": "not a name"},
+            }
+        )
+    assert {e.field for e in raised.value.errors} == {
+        "headers_env.Authorization",
+        "headers_env.X-Key",
+    }

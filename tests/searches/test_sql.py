@@ -141,3 +141,51 @@ def test_it_reports_every_config_problem_naming_its_field() -> None:
     with pytest.raises(SourceConfigError) as raised:
         SqlSource.parse_config(raw)
     assert {e.field for e in raised.value.errors} == {"url", "query", "max_rows", "mode"}
+
+
+def test_it_reads_the_url_from_the_variable_url_env_names(
+    sql_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_411_SQL_URL", sql_url)
+    raw = {"url_env": "TEST_411_SQL_URL", "query": WINDOWED}
+    result = SqlSource(SqlSource.parse_config(raw), SourceContext()).run(WINDOW)
+    assert [h.fields["name"] for h in result.hits] == ["on-start", "middle", "last-ms"]
+
+
+def test_an_unset_url_env_variable_fails_the_run_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TEST_411_UNSET_URL", raising=False)
+    config = parse_sql_config({"url_env": "TEST_411_UNSET_URL", "query": "SELECT 1"})
+    with pytest.raises(SourceError) as raised:
+        SqlSource(config, SourceContext()).run(WINDOW)
+    assert str(raised.value).startswith("url_env: environment variable TEST_411_UNSET_URL")
+    assert raised.value.permanent
+
+
+def test_a_bad_url_in_the_environment_is_reported_without_repeating_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEST_411_BAD_URL", "nodriver://reader:S3cretPw@db/app")
+    config = parse_sql_config({"url_env": "TEST_411_BAD_URL", "query": "SELECT 1"})
+    with pytest.raises(SourceError) as raised:
+        SqlSource(config, SourceContext()).run(WINDOW)
+    assert "url_env: TEST_411_BAD_URL is not a usable SQLAlchemy URL" in str(raised.value)
+    assert "S3cretPw" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "message"),
+    [
+        ({"url": "sqlite://", "url_env": "X"}, "url_env", "either url or url_env"),
+        ({}, "url", "is required (or url_env"),
+        ({"url_env": "not a name"}, "url_env", "must name an environment variable"),
+    ],
+)
+def test_it_wants_exactly_one_of_url_and_url_env(
+    raw: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(SourceConfigError) as raised:
+        parse_sql_config({**raw, "query": "SELECT 1"})
+    [error] = raised.value.errors
+    assert error.field == field and message in error.message

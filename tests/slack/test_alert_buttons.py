@@ -203,7 +203,8 @@ def test_it_refuses_someone_outside_the_channel_with_an_ephemeral_and_changes_no
     alert_id, ts = _posted(runtime, standin, loop)
     before = len(_events(runtime, alert_id))
     # Dave is in #general only; he acts on the #alerts message from #general's point of view.
-    assert standin.click("U_DAVE", "C_ALERTS", ts, ActionId.TAKE, value=str(alert_id)).ok or True
+    reply = standin.click("U_DAVE", "C_ALERTS", ts, ActionId.TAKE, value=str(alert_id))
+    assert reply.ok and reply.elapsed < 3  # acked in time; the refusal follows as an ephemeral
     notice = wait_for(lambda: standin.ephemerals("U_DAVE"), what="the refusal")
     assert "Only people in <#C_ALERTS>" in notice[-1].text
     alert = get_alert(runtime, alert_id)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.models import Search, SearchRevision, Suppression
 from bot.runtime import Runtime
+from bot.slack.commands.parse import Args
 from bot.standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, wait_for
 
@@ -62,6 +65,52 @@ def test_it_answers_help_ephemerally_within_three_seconds(
     assert standin.messages("C_ALERTS") == []  # ephemeral: nothing in the channel
 
 
+def test_it_shows_the_help_for_a_bare_slash_command(standin: SlackStandIn, bot: BotServer) -> None:
+    reply = standin.send_command("U_BOB", "C_ALERTS", "")
+    assert reply.ok and reply.elapsed < 3
+    text = _said(standin, "U_BOB")
+    assert "Unknown command" not in text and "/411 search create" in text
+
+
+def test_it_shows_one_answer_and_a_working_notice_only_before_slow_work(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer, tmp_path: Path
+) -> None:
+    # A fast failure: the error alone, no notice saying work is pending.
+    reply = standin.send_command("U_ALICE", "C_ALERTS", "search test 99999")
+    assert reply.ok and reply.elapsed < 3
+    error = _said(standin, "U_ALICE")
+    assert "99999" in error and "Working on" not in error
+    # A fast answer is the ack itself: one message.
+    reply = standin.send_command("U_ALICE", "C_ALERTS", "search list")
+    assert reply.ok and "No searches" in reply.body
+    assert "No searches" in _said(standin, "U_ALICE", 2)
+    # Slow work: the notice first, then the answer, which is the last thing shown.
+    search_id = add_search(runtime, source_config={"path": str(_log_file(tmp_path))})
+    reply = standin.send_command("U_ALICE", "C_ALERTS", f"search test {search_id}")
+    assert reply.ok and reply.elapsed < 3 and "Working on" in reply.body
+    _said_with(standin, "U_ALICE", "hits")
+    shown = [e.text for e in standin.ephemerals("U_ALICE", "C_ALERTS")]
+    assert len(shown) == 4 and "Working on" in shown[2] and "hits" in shown[3]
+    assert not [t for t in shown[:2] if "Working on" in t]
+
+
+def test_it_acks_a_slow_handler_in_time_and_answers_after(
+    standin: SlackStandIn, bot: BotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.slack.commands import router
+
+    def slow_list(ctx: router.CommandContext, args: Args) -> router.Reply:
+        time.sleep(0.6)
+        return router.Reply("the late answer")
+
+    command, _ = router.REGISTRY.find(Args(["search", "list"]))
+    monkeypatch.setattr(command, "handler", slow_list)
+    monkeypatch.setattr(router, "ACK_DEADLINE", 0.2)
+    reply = standin.send_command("U_BOB", "C_ALERTS", "search list")
+    assert reply.ok and reply.elapsed < 0.5 and not reply.body.strip()
+    assert _said(standin, "U_BOB") == "the late answer"
+
+
 def test_it_suggests_the_nearest_command_for_an_unknown_word(
     standin: SlackStandIn, bot: BotServer
 ) -> None:
@@ -78,13 +127,13 @@ def test_it_reports_an_unbalanced_quote_clearly(standin: SlackStandIn, bot: BotS
 def test_it_creates_a_search_inline_and_lists_shows_disables_and_deletes_it(
     runtime: Runtime, standin: SlackStandIn, bot: BotServer, tmp_path: Path
 ) -> None:
-    log = _log_file(tmp_path)
+    log = _log_file(tmp_path)  # the file source reads the bot host: an admin creates it
     standin.send_command(
-        "U_BOB",
+        "U_ALICE",
         "C_ALERTS",
-        f'search create name="failed logins" source=file path={log} query="outcome:failure" schedule="every 5m" key_fields=user priority=high',
+        f'search create name="failed logins" source=file path={log} query="outcome:failure" schedule="every 5m" key_fields=user priority=high owner=@bob',
     )
-    assert "Created search *failed logins*" in _said(standin, "U_BOB")
+    assert "Created search *failed logins*" in _said(standin, "U_ALICE")
     with runtime.sessions() as session:
         search = session.scalar(select(Search).where(Search.name == "failed logins"))
         assert search is not None
@@ -92,12 +141,12 @@ def test_it_creates_a_search_inline_and_lists_shows_disables_and_deletes_it(
         assert search.source_config == {"path": str(log), "query": "outcome:failure"}
         search_id = search.id
     standin.send_command("U_BOB", "C_ALERTS", "search list fail")
-    assert "failed logins" in _said(standin, "U_BOB", 2)
+    assert "failed logins" in _said(standin, "U_BOB", 1)
     standin.send_command("U_BOB", "C_ALERTS", f"search show {search_id}")
     shown = wait_for(
         lambda: (
-            len(standin.ephemerals("U_BOB", "C_ALERTS")) >= 3
-            and standin.ephemerals("U_BOB", "C_ALERTS")[2]
+            len(standin.ephemerals("U_BOB", "C_ALERTS")) >= 2
+            and standin.ephemerals("U_BOB", "C_ALERTS")[1]
         )
     )
     blocks_text = json.dumps(shown.blocks)
@@ -107,11 +156,11 @@ def test_it_creates_a_search_inline_and_lists_shows_disables_and_deletes_it(
     standin.send_command("U_DAVE", "C_GENERAL", f"search disable {search_id}")
     assert "Only the owner" in _said(standin, "U_DAVE", channel="C_GENERAL")
     standin.send_command("U_BOB", "C_ALERTS", f"search disable {search_id}")
-    assert "disabled now" in _said(standin, "U_BOB", 4)
-    standin.send_command("U_BOB", "C_ALERTS", f"search edit {search_id} priority=critical")
-    assert "updated" in _said(standin, "U_BOB", 5)
+    assert "disabled now" in _said(standin, "U_BOB", 3)
+    standin.send_command("U_ALICE", "C_ALERTS", f"search edit {search_id} priority=critical")
+    assert "updated" in _said(standin, "U_ALICE", 2)
     standin.send_command("U_ALICE", "C_ALERTS", f"search delete {search_id}")  # an admin
-    assert "is deleted" in _said(standin, "U_ALICE")
+    assert "is deleted" in _said(standin, "U_ALICE", 3)
     with runtime.sessions() as session:
         row = session.get(Search, search_id)
         assert row is not None and row.deleted_at is not None and not row.enabled
@@ -145,22 +194,22 @@ def test_it_tests_a_search_after_acking_at_once(
     search_id = add_search(
         runtime, source_config={"path": str(log), "query": "outcome:failure"}, key_fields=["user"]
     )
-    reply = standin.send_command("U_BOB", "C_ALERTS", f"search test {search_id}")
+    reply = standin.send_command("U_ALICE", "C_ALERTS", f"search test {search_id}")
     assert reply.ok and reply.elapsed < 3
     assert "Working on" in reply.body
-    text = _said_with(standin, "U_BOB", "hits")
+    text = _said_with(standin, "U_ALICE", "hits")
     assert "*4* hits" in text and "*4* new alerts" in text
     standin.send_command(
-        "U_BOB", "C_ALERTS", f'search test source=file path={log} query="user:user1"'
+        "U_ALICE", "C_ALERTS", f'search test source=file path={log} query="user:user1"'
     )
-    _said_with(standin, "U_BOB", "*1* hits")
+    _said_with(standin, "U_ALICE", "*1* hits")
 
 
 def test_it_opens_the_create_modal_and_shows_per_field_errors(
     runtime: Runtime, standin: SlackStandIn, bot: BotServer, tmp_path: Path
 ) -> None:
-    standin.send_command("U_BOB", "C_ALERTS", "search create")
-    modal = wait_for(lambda: standin.modal_stack("U_BOB"), what="the modal")[-1]
+    standin.send_command("U_ALICE", "C_ALERTS", "search create")
+    modal = wait_for(lambda: standin.modal_stack("U_ALICE"), what="the modal")[-1]
     blocks = {b["block_id"] for b in modal.definition["blocks"]}
     assert {
         "name",
@@ -184,18 +233,18 @@ def test_it_opens_the_create_modal_and_shows_per_field_errors(
         "source_config": {"source_config": text("query: 'outcome:(failure'")},
         "schedule": {"schedule": text("every banana")},
     }
-    reply = standin.submit_view("U_BOB", modal.id, values)
+    reply = standin.submit_view("U_ALICE", modal.id, values)
     errors = reply.json()["errors"]
     assert set(errors) >= {"schedule", "source_config"}
-    assert standin.modal_stack("U_BOB")  # still open, showing the errors
+    assert standin.modal_stack("U_ALICE")  # still open, showing the errors
     log = _log_file(tmp_path)
     values["source_config"] = {"source_config": text(f"path: {log}\nquery: 'outcome:failure'")}
     values["schedule"] = {"schedule": text("*/5 * * * *")}
-    reply = standin.submit_view("U_BOB", modal.id, values)
+    reply = standin.submit_view("U_ALICE", modal.id, values)
     assert reply.ok and not reply.body.strip()
     with runtime.sessions() as session:
         search = session.scalar(select(Search).where(Search.name == "ssh brute force"))
-        assert search is not None and search.owner == "U_BOB" and search.channel == "C_ALERTS"
+        assert search is not None and search.owner == "U_ALICE" and search.channel == "C_ALERTS"
 
 
 def test_it_lists_open_alerts_with_buttons_that_work_from_the_ephemeral(
@@ -259,8 +308,13 @@ def test_it_edits_a_search_in_its_modal_and_refuses_people_who_do_not_own_it(
     standin.send_command("U_CAROL", "C_ALERTS", f"search edit {search_id}")
     assert "Only the owner" in _said(standin, "U_CAROL")
     assert not standin.modal_stack("U_CAROL")
+    # Bob owns it, but its source reads the bot host's files: only an admin may change it.
     standin.send_command("U_BOB", "C_ALERTS", f"search edit {search_id}")
     modal = wait_for(lambda: standin.modal_stack("U_BOB"), what="the edit modal")[-1]
+    reply = standin.submit_view("U_BOB", modal.id, dict(modal.state_values))
+    assert "Only admins" in reply.json()["errors"]["source"]
+    standin.send_command("U_ALICE", "C_ALERTS", f"search edit {search_id}")
+    modal = wait_for(lambda: standin.modal_stack("U_ALICE"), what="the edit modal")[-1]
     blocks = {b["block_id"]: b["element"] for b in modal.definition["blocks"]}
     assert blocks["name"]["initial_value"] == "failed logins"
     assert blocks["priority"]["initial_option"]["value"] == "high"
@@ -271,7 +325,7 @@ def test_it_edits_a_search_in_its_modal_and_refuses_people_who_do_not_own_it(
     values["description"] = {
         "description": {"type": "plain_text_input", "value": "now with a description"}
     }
-    reply = standin.submit_view("U_BOB", modal.id, values)
+    reply = standin.submit_view("U_ALICE", modal.id, values)
     assert reply.ok and not reply.body.strip(), reply.body
     with runtime.sessions() as session:
         search = session.get(Search, search_id)
@@ -285,10 +339,12 @@ def test_it_hands_digest_commands_to_the_digest(
     from bot.models import DigestSubscription
 
     standin.send_command("U_BOB", "C_DIGEST", "digest subscribe 08:30 Europe/Paris")
-    wait_for(lambda: len(standin.ephemerals("U_BOB", "C_DIGEST")) >= 2, what="the digest's answer")
+    wait_for(lambda: standin.ephemerals("U_BOB", "C_DIGEST"), what="the digest's answer")
     with runtime.sessions() as session:
         sub = session.scalar(select(DigestSubscription))
         assert sub is not None and sub.channel == "C_DIGEST" and sub.time_of_day == "08:30"
         assert sub.timezone == "Europe/Paris"
     standin.send_command("U_BOB", "C_DIGEST", "digest")
-    wait_for(lambda: len(standin.ephemerals("U_BOB", "C_DIGEST")) >= 4, what="the subscription")
+    wait_for(lambda: len(standin.ephemerals("U_BOB", "C_DIGEST")) >= 2, what="the subscription")
+    # The answer is the only thing shown: no "working on it" notice before or after it.
+    assert not [e for e in standin.ephemerals("U_BOB", "C_DIGEST") if "Working on" in e.text]

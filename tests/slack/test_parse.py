@@ -53,3 +53,12 @@ def test_an_unknown_word_gets_the_nearest_commands_usage() -> None:
         "Did you mean `suppress`" in caught.value.message
         and "/411 suppress &lt;search&gt;" in caught.value.message
     )
+
+
+def test_it_gives_back_what_the_user_typed_behind_slacks_escaping() -> None:
+    typed = parse(
+        'search create query="status:&gt;=500 &amp;&amp; path:/a" url=<https://x.example/a?b=1>'
+    )
+    assert typed.options["query"] == "status:>=500 && path:/a"
+    assert typed.options["url"] == "https://x.example/a?b=1"
+    assert parse("url=<http://example.com|example.com>").options["url"] == "example.com"

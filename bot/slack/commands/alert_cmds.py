@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot import search_store
 from bot.durations import format_duration, parse_duration
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.models import Alert, AlertState, Search, Suppression, utcnow
 from bot.permissions import check_act_on_search, is_admin
+from bot.pipeline.keys import fit_key
 from bot.slack import limits
 from bot.slack.blocks import (
     PRIORITY_BADGE,
@@ -29,6 +32,11 @@ from bot.slack.ids import ActionId, alert_block_id
 
 MAX_ALERTS = 50  # read at most this many; as many as fit Slack's limits are shown
 MAX_SUPPRESS = 90 * 86400
+SUPPRESS_USAGE = (
+    "Usage: `/411 suppress <search> <key> for <duration> [reason]`; the key is "
+    "`field=value` (one per key field), a bare value when the search has one key field, "
+    "or an alert id (`#92`)."
+)
 
 
 def _alert_blocks(alert: Alert, search_name: str) -> list[Block]:
@@ -36,6 +44,7 @@ def _alert_blocks(alert: Alert, search_name: str) -> list[Block]:
     text = (
         f"*#{alert.id}* {PRIORITY_BADGE[alert.priority]} · {escape_mrkdwn(search_name)}\n"
         f"{code(alert.title or alert.dedupe_key, 300)}\n{state_line(alert, now)} · seen {alert.occurrences}x, last {when(alert.last_seen)}"
+        f"\nkey {code(alert.dedupe_key, 200)} (for `/411 suppress`)"
     )
     value = str(alert.id)
     elements: list[Block] = [button("Take it", ActionId.TAKE, value, style="primary")]
@@ -100,41 +109,133 @@ def alerts(ctx: CommandContext, args: Args) -> Reply:
         return _fit(title, pairs)
 
 
-@REGISTRY.add(
-    "suppress",
-    "/411 suppress <search> <key> for <duration> [reason]",
-    "silence one alert key of a search for a while",
-)
-def suppress(ctx: CommandContext, args: Args) -> Reply:
+@dataclass(frozen=True)
+class SuppressRequest:
+    search_ref: str
+    key_words: list[str]  # the key as typed words ("#92", "bob", "user=bob"), maybe empty
+    key_options: dict[str, str]  # the key as options (source.ip=…, alert=92)
+    seconds: int
+    reason: str
+
+
+def _request(args: Args) -> SuppressRequest:
+    """Words: ``<search> [key] for <duration> [reason…]``; the key may be options instead."""
     words = args.words
-    if len(words) < 4 or words[2].lower() != "for":
-        raise InvalidInput(
-            'Usage: `/411 suppress <search> <key> for <duration> [reason]`, e.g. `/411 suppress 12 "user=bob" for 2h maintenance`'
-        )
+    at = next((i for i, w in enumerate(words[:3]) if w.lower() == "for"), None)
+    if at is None or at == 0 or at + 1 >= len(words):
+        raise InvalidInput(SUPPRESS_USAGE)
     try:
-        seconds = parse_duration(words[3])
+        seconds = parse_duration(words[at + 1])
     except ValueError as exc:
         raise InvalidInput(f"Duration: {exc}", field="duration") from None
     if not 60 <= seconds <= MAX_SUPPRESS:
         raise InvalidInput("A suppression lasts between 1 minute and 90 days.", field="duration")
-    reason = " ".join(words[4:]) or args.options.get("reason", "")
+    options = dict(args.options)
+    reason = " ".join(words[at + 2 :]) or options.pop("reason", "")
+    options.pop("reason", None)
+    return SuppressRequest(words[0], words[1:at], options, seconds, reason)
+
+
+def _expected(search: Search) -> str:
+    if search.key_fields:
+        return "`" + "|".join(f"{f}=…" for f in search.key_fields) + "` or an alert id (`#92`)"
+    return "an alert id (`#92`): this search has no key fields, see `/411 alerts search`"
+
+
+def _alert_key(session: Session, search: Search, ref: str) -> str:
+    raw = ref.lstrip("#")
+    if not raw.isdigit():
+        raise InvalidInput(f"{code(ref, 50)} is not an alert id. {SUPPRESS_USAGE}")
+    alert = session.get(Alert, int(raw))
+    if alert is None or alert.search_id != search.id:
+        raise NotFound(f"Search *{escape_mrkdwn(search.name)}* has no alert #{raw}.")
+    return alert.dedupe_key
+
+
+def _field_values(search: Search, request: SuppressRequest) -> dict[str, str]:
+    """field -> value from ``field=value`` options or words; the parser lowercases option names."""
+    by_lower = {f.lower(): f for f in search.key_fields}
+    values: dict[str, str] = {}
+    pairs = list(request.key_options.items())
+    for word in request.key_words:
+        for part in word.split("|"):
+            name, eq, value = part.partition("=")
+            if not eq:
+                raise InvalidInput(
+                    f"{code(word, 100)} is not `field=value`. Expected {_expected(search)}."
+                )
+            pairs.append((name, value))
+    for name, value in pairs:
+        field_name = by_lower.get(name.strip().lower())
+        if field_name is None:
+            raise InvalidInput(
+                f"{code(name, 60)} is not a key field of *{escape_mrkdwn(search.name)}*; "
+                f"its alert keys look like {_expected(search)}."
+            )
+        values[field_name] = value
+    return values
+
+
+def suppression_key(session: Session, search: Search, request: SuppressRequest) -> str:
+    """The dedupe key exactly as the pipeline writes it (bot/pipeline/keys.py), or InvalidInput."""
+    options = request.key_options
+    words = request.key_words
+    if "alert" in options:
+        if len(options) > 1 or words:
+            raise InvalidInput(f"Give the key once. {SUPPRESS_USAGE}")
+        return _alert_key(session, search, options["alert"])
+    if len(words) == 1 and words[0].startswith("#"):
+        if options:
+            raise InvalidInput(f"Give the key once. {SUPPRESS_USAGE}")
+        return _alert_key(session, search, words[0])
+    if not search.key_fields:
+        raise InvalidInput(
+            f"*{escape_mrkdwn(search.name)}* has no key fields: give {_expected(search)}."
+        )
+    if not options and len(words) == 1 and "=" not in words[0]:
+        if len(search.key_fields) != 1:
+            raise InvalidInput(
+                f"*{escape_mrkdwn(search.name)}* has {len(search.key_fields)} key fields: give "
+                f"{_expected(search)}."
+            )
+        return fit_key(f"{search.key_fields[0]}={words[0]}")
+    if not options and not words:
+        raise InvalidInput(f"Missing key. Expected {_expected(search)}.")
+    values = _field_values(search, request)
+    missing = [f for f in search.key_fields if f not in values]
+    if missing:
+        raise InvalidInput(
+            f"Missing {', '.join(code(f, 60) for f in missing)}: the key of "
+            f"*{escape_mrkdwn(search.name)}* is {_expected(search)}."
+        )
+    return fit_key("|".join(f"{f}={values[f]}" for f in search.key_fields))
+
+
+@REGISTRY.add(
+    "suppress",
+    "/411 suppress <search> <field=value | value | #alert> for <duration> [reason]",
+    "silence one alert key of a search for a while",
+)
+def suppress(ctx: CommandContext, args: Args) -> Reply:
+    request = _request(args)
     with ctx.db as session:
-        search = search_store.find_search(session, words[0])
+        search = search_store.find_search(session, request.search_ref)
         check_act_on_search(ctx.settings, ctx.services.directory, ctx.actor, search)
+        key = suppression_key(session, search, request)
         now = utcnow()
         row = Suppression(
             search_id=search.id,
-            dedupe_key=words[1],
-            reason=reason,
+            dedupe_key=key,
+            reason=request.reason,
             created_by=ctx.actor.user_id,
             created_at=now,
-            expires_at=now + timedelta(seconds=seconds),
+            expires_at=now + timedelta(seconds=request.seconds),
         )
         session.add(row)
         session.flush()
         text = (
-            f"Suppression #{row.id}: key {code(words[1], 200)} of *{escape_mrkdwn(search.name)}* "
-            f"is silent for {format_duration(seconds)} (until {when(row.expires_at)})."
+            f"Suppression #{row.id}: key {code(key, 200)} of *{escape_mrkdwn(search.name)}* "
+            f"is silent for {format_duration(request.seconds)} (until {when(row.expires_at)})."
         )
     return Reply(text)
 

@@ -11,7 +11,6 @@ from bot.slack.commands.router import REGISTRY, CommandContext, Reply
     "digest",
     "/411 digest [preview | subscribe | unsubscribe | …]",
     "the daily digest of alerts",
-    slow=True,
 )
 def digest(ctx: CommandContext, args: Args) -> Reply:
     try:

@@ -3,7 +3,10 @@
 Slack sends curly quotes when a user's client "smartens" them; they are folded
 to straight ones first so ``name="a b"`` works however it was typed. Slack also
 escapes mentions it recognises (``<@U123|bob>``, ``<#C123|alerts>``,
-``<!subteam^S1|@oncall>``): ``slack_ref`` turns those back into IDs.
+``<!subteam^S1|@oncall>``): ``slack_ref`` turns those back into IDs. Like every
+text Slack hands an app, the command's text has ``&``, ``<`` and ``>`` as entities
+and typed URLs as links (``<https://x/y>``, ``<http://x.com|x.com>``):
+``decode_slack_text`` gives back what the user typed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,13 @@ from bot.errors import InvalidInput
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'"})
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 _REF = re.compile(r"^<([@#]|!subteam\^)([A-Z0-9_]+)(?:\|[^>]*)?>$")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+
+
+def decode_slack_text(text: str) -> str:
+    """Links back to what was typed, then the three entities back to characters."""
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 @dataclass
@@ -76,7 +86,7 @@ def _tokens(text: str) -> list[_Token]:
 def parse(text: str) -> Args:
     """Split into words and options; an unbalanced quote is a clear error, not a crash."""
     try:
-        tokens = _tokens((text or "").translate(_QUOTES))
+        tokens = _tokens(decode_slack_text(text or "").translate(_QUOTES))
     except ValueError as exc:
         raise InvalidInput(f"Could not read the command: {exc} (check your quotes).") from None
     args = Args()

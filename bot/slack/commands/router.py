@@ -4,12 +4,19 @@ Bolt has no subcommand router: ``app.command("/411")`` receives everything after
 the command as text. Commands are registered as :class:`Command` with a path
 (``("search", "create")``), a usage line and a handler; an unknown word gets the
 usage of the nearest command (difflib).
+
+The answer is the ack itself when the handler is done in time, so the user sees
+one message and never a "working on it" notice after the answer. Work that
+goes on after the ack (``ctx.later``: search test/run) acks with the notice, and
+a handler still busy after ``ACK_DEADLINE`` is acked empty by a timer and
+answers through ``response_url``: Slack's 3 s limit is always met.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.errors import BotError, InvalidInput
+from bot.errors import InvalidInput
 from bot.permissions import Actor
 from bot.slack.commands.parse import Args, parse
 from bot.slack.escape import code, escape_mrkdwn
@@ -27,6 +34,31 @@ from bot.slack.services import Services, UnitOfWork
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.runtime import Runtime
+
+
+ACK_DEADLINE = 2.0  # seconds; Slack gives up on an ack after 3
+
+
+class OnceAck:
+    """Slack takes one ack per request; whoever acks first wins (the handler or the timer)."""
+
+    def __init__(self, ack: Callable[..., Any]) -> None:
+        self._ack = ack
+        self._lock = threading.Lock()
+        self.done = False
+
+    def __call__(self, **kwargs: Any) -> bool:
+        """Ack with ``kwargs``; False when the request was acked already."""
+        with self._lock:
+            if self.done:
+                return False
+            self.done = True
+        self._ack(**kwargs)
+        return True
+
+
+def _no_ack(**kwargs: Any) -> bool:
+    return False
 
 
 @dataclass
@@ -46,12 +78,15 @@ class CommandContext:
     db: UnitOfWork
     respond: Callable[..., Any]
     on_error: Callable[[BaseException], Any] = lambda exc: None
+    ack: Callable[..., bool] = _no_ack
+    text: str = ""  # what the user typed after /411
 
     def reply(self, text: str) -> None:
         self.respond(text=text, response_type="ephemeral", replace_original=False)
 
     def later(self, job: Callable[..., str], *args: Any) -> None:
         """Run ``job`` in a worker process; its text reaches the user when it is done."""
+        self.ack(text=f"⏳ Working on {code(self.text, 200)}… the answer follows here.")
         self.services.slow.submit(job, *args, done=self.reply, failed=self.on_error)
 
     @property
@@ -72,7 +107,6 @@ class Command:
     usage: str
     summary: str
     handler: Handler
-    slow: bool = False  # acked with "working on it" first (ES queries, runs)
 
     @property
     def name(self) -> str:
@@ -83,17 +117,19 @@ class Command:
 class Registry:
     commands: list[Command] = field(default_factory=list)
 
-    def add(
-        self, path: str, usage: str, summary: str, *, slow: bool = False
-    ) -> Callable[[Handler], Handler]:
+    def add(self, path: str, usage: str, summary: str) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
-            self.commands.append(Command(tuple(path.split()), usage, summary, handler, slow))
+            self.commands.append(Command(tuple(path.split()), usage, summary, handler))
             return handler
 
         return decorate
 
     def find(self, args: Args) -> tuple[Command, Args]:
-        """The command the words name; the words it consumed are dropped from ``args``."""
+        """The command the words name; the words it consumed are dropped from ``args``.
+
+        ``/411`` alone is ``/411 help``."""
+        if not args.words and not args.options:
+            args = Args(["help"])
         words = [w.lower() for w in args.words]
         best: Command | None = None
         for command in self.commands:
@@ -157,15 +193,7 @@ def register(app: App) -> None:
         respond: Respond,
     ) -> None:
         text = command.get("text", "") or ""
-        try:
-            found, _ = REGISTRY.find(parse(text))
-            slow = found.slow
-        except BotError:
-            slow = False
-        if slow:
-            ack(text=f"⏳ Working on {code(text, 200)}… the answer follows here.")
-        else:
-            ack()
+        once = OnceAck(ack)
         ctx = CommandContext(
             services=context["services"],
             actor=context["actor"],
@@ -175,12 +203,27 @@ def register(app: App) -> None:
             db=context["db"],
             respond=respond,
             on_error=lambda exc: tell_user(exc, body, respond, client),
+            ack=once,
+            text=text,
         )
-        reply = dispatch(ctx, text)
-        if reply is not None:
+        timer = threading.Timer(ACK_DEADLINE, once)  # still busy: ack now, answer later
+        timer.daemon = True
+        timer.start()
+        try:
+            reply = dispatch(ctx, text)
+        except BaseException:
+            once()  # the error is told through response_url (guarded); nothing shows before it
+            raise
+        finally:
+            timer.cancel()
+        if reply is None:
+            once()
+            return
+        kind = "in_channel" if reply.in_channel else "ephemeral"
+        if not once(text=reply.text, blocks=reply.blocks, response_type=kind):
             respond(
                 text=reply.text,
                 blocks=reply.blocks,
-                response_type="in_channel" if reply.in_channel else "ephemeral",
+                response_type=kind,
                 replace_original=False,
             )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 from sqlalchemy import select
 
-from bot import runner, search_store
+from bot import search_store
 from bot.errors import InvalidInput
 from bot.models import SearchRun
-from bot.permissions import check_manage_search
+from bot.permissions import check_manage_search, check_source_allowed
 from bot.searchdef import (
     ALIASES,
     DefinitionError,
@@ -18,10 +19,13 @@ from bot.searchdef import (
     definition_from_search,
     definition_to_dict,
     parse_definition,
+    redacted_definition_dict,
 )
 from bot.slack import slow
 from bot.slack.blocks import when
 from bot.slack.commands.parse import Args, slack_ref
+from bot.slack.commands.preview import WINDOW_OPTIONS, preview_window, preview_window_job
+from bot.slack.commands.preview import preview_text as preview_text  # slow.preview_job's import
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
 from bot.slack.escape import (
     code,
@@ -74,11 +78,14 @@ def _sources() -> list[str]:
     return list(load_sources())
 
 
-def _find(ctx: CommandContext, args: Args) -> tuple[int, str]:
-    ref = args.word(0, "search")
-    with ctx.db as session:
-        search = search_store.find_search(session, ref)
-        return search.id, search.name
+def _check_source(ctx: CommandContext, source: str) -> None:
+    check_source_allowed(ctx.settings, ctx.services.directory, ctx.actor, source)
+
+
+def _pop_reason(options: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """``reason="..."`` is the revision's reason, not a source setting."""
+    rest = dict(options)
+    return rest, rest.pop("reason", None)
 
 
 @REGISTRY.add(
@@ -91,59 +98,49 @@ def create(ctx: CommandContext, args: Args) -> Reply | None:
         view = search_modal(_sources(), channel=ctx.channel_id)
         ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)
         return None
-    raw = raw_from_options(args.options)
+    options, reason = _pop_reason(args.options)
+    raw = raw_from_options(options)
     if args.words and "name" not in raw:
         raw["name"] = " ".join(args.words)
     raw.setdefault("owner", ctx.actor.user_id)
     raw.setdefault("channel", ctx.channel_id)
     defn = _definition(raw)
+    _check_source(ctx, defn.source)
     with ctx.db as session:
-        search = search_store.create_search(session, defn, ctx.actor.user_id, "created with /411")
+        search = search_store.create_search(
+            session, defn, ctx.actor.user_id, reason or "created with /411"
+        )
         search_id = search.id
     return Reply(
         f"Created search *{escape_mrkdwn(defn.name)}* (#{search_id}), alerts go to {mention_channel(defn.channel)}. Try it with `/411 search test {search_id}`."
     )
 
 
-def preview_text(preview: runner.RunPreview) -> str:
-    if preview.error:
-        return f":x: *{escape_mrkdwn(preview.search_name)}* failed: {code(preview.error, 1500)}"
-    plan = preview.plan
-    lines = [
-        f"*{escape_mrkdwn(preview.search_name)}* over {when(preview.window.start)} to {when(preview.window.end)} ({preview.duration_ms} ms):",
-        f"*{plan.hits}* hits · *{plan.firing}* firing · *{len(plan.new)}* new alerts · *{len(plan.seen)}* already open · *{plan.suppressed}* suppressed",
-    ]
-    if plan.burst:
-        lines.append("These new alerts would be posted as one burst summary.")
-    for new in plan.new[:5]:
-        title = code(new.title or new.key, 200)
-        lines.append(f"• {title} key {code(new.key, 100)} x{new.occurrences}")
-    if len(plan.new) > 5:
-        lines.append(f"…and {len(plan.new) - 5} more.")
-    if preview.truncated:
-        lines.append(
-            "_The source returned more results than one run reads; the count is a lower bound._"
-        )
-    return truncate("\n".join(lines), 3000)
-
-
 @REGISTRY.add(
     "search test",
-    "/411 search test <id|name> | /411 search test source=… query=…",
-    "run a search without alerting: the count and the first results",
-    slow=True,
+    "/411 search test <id|name> [last=1h | from=… to=…] | /411 search test source=… query=…",
+    "run a search without alerting (over its look-back range by default): the count and the first results",
 )
 def test(ctx: CommandContext, args: Args) -> None:
     target: SearchDefinition | int
-    if args.options:
-        raw = raw_from_options(args.options)
+    window_options = {k: v for k, v in args.options.items() if k in WINDOW_OPTIONS}
+    options = {k: v for k, v in args.options.items() if k not in WINDOW_OPTIONS}
+    if options:
+        raw = raw_from_options(options)
         raw.setdefault("name", "inline test")
         raw.setdefault("channel", ctx.channel_id)
-        target = _definition(raw)
+        defn = _definition(raw)
+        target = defn
     else:
-        target, _ = _find(ctx, args)
+        with ctx.db as session:
+            search = search_store.find_search(session, args.word(0, "search"))
+            defn = definition_from_search(search)
+            target = search.id
+    _check_source(ctx, defn.source)
+    now = datetime.now(UTC)
+    window = preview_window(window_options, defn.lookback_seconds, now)
     # The same code path as a run (runner.preview_search), in a worker process after the ack.
-    ctx.later(slow.preview_job, ctx.settings, target)
+    ctx.later(preview_window_job, ctx.settings, target, window, now)
 
 
 @REGISTRY.add(
@@ -185,7 +182,9 @@ def show(ctx: CommandContext, args: Args) -> Reply:
     with ctx.db as session:
         search = search_store.find_search(session, args.word(0, "search"))
         definition = yaml.safe_dump(
-            definition_to_dict(definition_from_search(search)), sort_keys=False, allow_unicode=True
+            redacted_definition_dict(definition_from_search(search)),
+            sort_keys=False,
+            allow_unicode=True,
         )
         runs = session.scalars(
             select(SearchRun)
@@ -236,11 +235,12 @@ def edit(ctx: CommandContext, args: Args) -> Reply | None:
         check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "edit")
         defn = definition_from_search(search)
         if args.options:
-            raw = {**definition_to_dict(defn), **raw_from_options(args.options)}
-            if "condition_op" in raw or "condition_threshold" in raw:
-                raw.pop("condition", None)
+            options, reason = _pop_reason(args.options)
+            new = _definition(merge_edit(definition_to_dict(defn), raw_from_options(options)))
+            _check_source(ctx, defn.source)  # changing a privileged search is privileged too
+            _check_source(ctx, new.source)
             changed = search_store.update_search(
-                session, search, _definition(raw), ctx.actor.user_id, "edited with /411"
+                session, search, new, ctx.actor.user_id, reason or "edited with /411"
             )
             return Reply(
                 f"Search *{escape_mrkdwn(search.name)}* "
@@ -249,6 +249,21 @@ def edit(ctx: CommandContext, args: Args) -> Reply | None:
         view = search_modal(_sources(), defn, search_id=search.id, channel=ctx.channel_id)
     ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)
     return None
+
+
+def merge_edit(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The stored definition with ``changes``; ``source_config`` is merged key by key.
+
+    ``query=…`` alone must not drop the stored ``path``/``index``. A new ``source``
+    starts from an empty ``source_config``: the old one's settings mean nothing to it.
+    """
+    raw = {**stored, **changes}
+    same_source = changes.get("source", stored.get("source")) == stored.get("source")
+    if same_source and "source_config" in changes:
+        raw["source_config"] = {**(stored.get("source_config") or {}), **changes["source_config"]}
+    if "condition_op" in raw or "condition_threshold" in raw:
+        raw.pop("condition", None)
+    return raw
 
 
 def _toggle(ctx: CommandContext, args: Args, enabled: bool) -> Reply:
@@ -310,7 +325,7 @@ def push_token(ctx: CommandContext, args: Args) -> Reply:
     )
 
 
-@REGISTRY.add("search run", "/411 search run <id|name>", "run a search now, for real", slow=True)
+@REGISTRY.add("search run", "/411 search run <id|name>", "run a search now, for real")
 def run(ctx: CommandContext, args: Args) -> None:
     with ctx.db as session:
         search = search_store.find_search(session, args.word(0, "search"))

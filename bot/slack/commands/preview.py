@@ -1,0 +1,106 @@
+"""What `/411 search test` shows: a preview over a time window, as text.
+
+The window is not the time since the last run (seconds, for a scheduled search):
+a test shows what the search finds over a range worth looking at, by default
+its look-back range ending now, or ``last=1h`` / ``from=… to=…``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot import runner
+from bot.config import Settings
+from bot.durations import parse_duration
+from bot.errors import InvalidInput
+from bot.searchdef import SearchDefinition
+from bot.slack import slow
+from bot.slack.blocks import when
+from bot.slack.escape import code, escape_mrkdwn, truncate
+from searches.base import TimeWindow
+
+WINDOW_OPTIONS = ("last", "from", "to")  # a test's time range, not source settings
+
+
+def preview_text(preview: runner.RunPreview) -> str:
+    if preview.error:
+        return f":x: *{escape_mrkdwn(preview.search_name)}* failed: {code(preview.error, 1500)}"
+    plan = preview.plan
+    lines = [
+        f"*{escape_mrkdwn(preview.search_name)}* over {when(preview.window.start)} to {when(preview.window.end)} ({preview.duration_ms} ms):",
+        f"*{plan.hits}* hits · *{plan.firing}* firing · *{len(plan.new)}* new alerts · *{len(plan.seen)}* already open · *{plan.suppressed}* suppressed",
+    ]
+    if plan.burst:
+        lines.append("These new alerts would be posted as one burst summary.")
+    for new in plan.new[:5]:
+        title = code(new.title or new.key, 200)
+        lines.append(f"• {title} key {code(new.key, 100)} x{new.occurrences}")
+    if len(plan.new) > 5:
+        lines.append(f"…and {len(plan.new) - 5} more.")
+    broken = sorted({n.template_error for n in plan.new if n.template_error})
+    if broken:
+        # The alerts would still be posted (with the default title); the author should know why.
+        lines.append(":warning: Template errors (the default title would be used):")
+        lines.extend(f"• {code(error, 300)}" for error in broken[:3])
+    if preview.truncated:
+        lines.append(
+            "_The source returned more results than one run reads; the count is a lower bound._"
+        )
+    return truncate("\n".join(lines), 3000)
+
+
+def parse_time(text: str, now: datetime) -> datetime:
+    """An ISO 8601 time (UTC unless it says otherwise), "now", or "now-15m"."""
+    value = text.strip()
+    if value.lower().startswith("now"):
+        rest = value[3:].strip()
+        if not rest:
+            return now
+        if rest[0] != "-":
+            raise InvalidInput(f"{code(text, 60)}: write `now-15m` for a time in the past.")
+        try:
+            return now - timedelta(seconds=parse_duration(rest[1:]))
+        except ValueError as exc:
+            raise InvalidInput(f"{code(text, 60)}: {exc}") from None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{code(text, 60)} is not a time; use ISO 8601 (`2026-01-31T08:00`) or `now-1h`."
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def preview_window(options: dict[str, str], lookback_seconds: int, now: datetime) -> TimeWindow:
+    """``last=1h``, or ``from=… [to=…]``; by default the search's look-back range ending now.
+
+    Not the time since the last run (seconds, for a scheduled search): a test shows
+    what the search finds over a range worth looking at.
+    """
+    if "last" in options:
+        if "from" in options or "to" in options:
+            raise InvalidInput("Give either `last=…` or `from=… to=…`, not both.")
+        try:
+            seconds = parse_duration(options["last"])
+        except ValueError as exc:
+            raise InvalidInput(f"`last`: {exc}") from None
+        return TimeWindow(now - timedelta(seconds=seconds), now)
+    end = parse_time(options["to"], now) if "to" in options else now
+    if "from" in options:
+        start = parse_time(options["from"], now)
+    elif "to" in options:
+        raise InvalidInput("`to=…` needs `from=…` (or use `last=1h`).")
+    else:
+        start = end - timedelta(seconds=lookback_seconds)
+    if start >= end:
+        raise InvalidInput("`from` must be before `to`.")
+    return TimeWindow(start, end)
+
+
+def preview_window_job(
+    settings: Settings, target: SearchDefinition | int, window: TimeWindow, now: datetime
+) -> str:
+    """In a worker process: what the search would alert on over ``window``, as the reply text."""
+    return preview_text(
+        runner.preview_search(slow._child_runtime(settings), target, window, now=now)
+    )
