@@ -24,7 +24,6 @@ from searches.base import (
     Hit,
     ResultKind,
     Source,
-    SourceContext,
     SourceError,
     SourceResult,
     TimeWindow,
@@ -99,19 +98,12 @@ class AlertsSource(Source):
     description = "411's own alerts, e.g. too many alerts from one search"
     config: AlertsConfig
 
-    def __init__(self, config: AlertsConfig, context: SourceContext):
-        super().__init__(config, context)
-
     @classmethod
     def parse_config(cls, raw: Mapping[str, Any]) -> AlertsConfig:
         return parse_alerts_config(raw)
 
     def result_kind(self) -> ResultKind:
-        return {
-            Mode.HITS: ResultKind.HITS,
-            Mode.TERMS: ResultKind.BUCKETS,
-            Mode.COUNT: ResultKind.COUNT,
-        }[self.config.mode]
+        return self.config.mode.result_kind
 
     def run(self, window: TimeWindow) -> SourceResult:
         if self.context.engine is None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from searches.base import FieldError, SourceConfigError, SourceError, TimeWindow
+from searches.base import FieldError, ResultKind, SourceConfigError, SourceError, TimeWindow
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -30,6 +30,11 @@ class Mode(enum.StrEnum):
     HITS = "hits"  # one result per matching document, oldest first
     TERMS = "terms"  # counts per distinct value of ``group_by`` fields
     COUNT = "count"  # one number
+
+    @property
+    def result_kind(self) -> ResultKind:
+        """What a source in this mode returns: terms are buckets, the rest say so themselves."""
+        return ResultKind.BUCKETS if self is Mode.TERMS else ResultKind(self.value)
 
 
 class ConfigReader:

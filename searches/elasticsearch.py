@@ -32,7 +32,6 @@ from searches.base import (
     Hit,
     ResultKind,
     Source,
-    SourceContext,
     SourceError,
     SourceResult,
     TimeWindow,
@@ -139,19 +138,12 @@ class ElasticsearchSource(Source):
     description = "Lucene or query DSL searches on an Elasticsearch cluster"
     config: ElasticsearchConfig
 
-    def __init__(self, config: ElasticsearchConfig, context: SourceContext):
-        super().__init__(config, context)
-
     @classmethod
     def parse_config(cls, raw: Mapping[str, Any]) -> ElasticsearchConfig:
         return parse_es_config(raw)
 
     def result_kind(self) -> ResultKind:
-        return {
-            Mode.HITS: ResultKind.HITS,
-            Mode.TERMS: ResultKind.BUCKETS,
-            Mode.COUNT: ResultKind.COUNT,
-        }[self.config.mode]
+        return self.config.mode.result_kind
 
     def client(self) -> Elasticsearch:
         cluster = find_cluster(self.context.settings, self.config.cluster)

@@ -113,11 +113,7 @@ class FileSource(Source):
         return config
 
     def result_kind(self) -> ResultKind:
-        return {
-            Mode.HITS: ResultKind.HITS,
-            Mode.TERMS: ResultKind.BUCKETS,
-            Mode.COUNT: ResultKind.COUNT,
-        }[self.config.mode]
+        return self.config.mode.result_kind
 
     def run(self, window: TimeWindow) -> SourceResult:
         self.malformed_lines = self.lines_read = 0

@@ -29,7 +29,6 @@ from searches.base import (
     Hit,
     ResultKind,
     Source,
-    SourceContext,
     SourceError,
     SourceResult,
     TimeWindow,
@@ -126,9 +125,6 @@ class PushSource(Source):
     name = "push"
     description = "events other systems POST to /push/<search>"
     config: PushConfig
-
-    def __init__(self, config: PushConfig, context: SourceContext):
-        super().__init__(config, context)
 
     @classmethod
     def parse_config(cls, raw: Mapping[str, Any]) -> PushConfig:

@@ -41,7 +41,6 @@ from searches.base import (
     Hit,
     ResultKind,
     Source,
-    SourceContext,
     SourceError,
     SourceResult,
     TimeWindow,
@@ -166,9 +165,6 @@ class SqlSource(Source):
     privileged = True
     description = "a read-only SQL query; rows become hits"
     config: SqlConfig
-
-    def __init__(self, config: SqlConfig, context: SourceContext):
-        super().__init__(config, context)
 
     @classmethod
     def parse_config(cls, raw: Mapping[str, Any]) -> SqlConfig:
