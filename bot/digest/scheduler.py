@@ -15,13 +15,13 @@ fails with "database is locked" instead of waiting for the lock.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from bot.background import BackgroundLoop
 from bot.digest.compose import build_digest, enqueue_digest
 from bot.digest.periods import DuePeriod, due_periods
 from bot.digest.render import permalink_base
@@ -32,26 +32,14 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-class DigestScheduler:
+class DigestScheduler(BackgroundLoop):
+    thread_name = "digest-scheduler"
+
     def __init__(self, runtime: Runtime, *, interval: float = 30.0) -> None:
+        super().__init__()
         self.runtime = runtime
         self.interval = interval
         self.link_base = permalink_base(runtime.settings.slack_api_url)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="digest-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.background import BackgroundLoop
 from bot.models import (
     Alert,
     Delivery,
@@ -88,7 +88,9 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-class DeliveryLoop:
+class DeliveryLoop(BackgroundLoop):
+    thread_name = "delivery-loop"
+
     def __init__(
         self,
         runtime: Runtime,
@@ -103,6 +105,7 @@ class DeliveryLoop:
         post_burst: int = 3,
         poll_interval: float = 0.5,
     ) -> None:
+        super().__init__()
         self.runtime = runtime
         # No automatic retries inside the client: a silent retry after a lost response
         # could post twice. The loop retries, after checking what Slack already has.
@@ -123,23 +126,8 @@ class DeliveryLoop:
         )
         self.lanes = Lanes(posts_per_second, post_burst)
         self.poll_interval = poll_interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ running
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="delivery-loop", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
