@@ -408,4 +408,8 @@ def _finish_failed(
     _finish(run, now, started)
     record_failure(session, search, run)
     session.commit()
+    # One line per failed run in the worker's log; the full reason is on the run row.
+    log.warning(
+        "search %s %r: run %s %s: %s", search.id, search.name, run.id, status.value, error[:300]
+    )
     return run
