@@ -75,7 +75,7 @@ def enqueue_alert_post(
 
 def enqueue_alert_update(session: Session, alert: Alert) -> Delivery | None:
     """Refresh the alert's message in place. Updates pending for it are folded into one."""
-    if not alert.channel and not _pending_post(session, alert):
+    if not alert.channel and not has_pending_post(session, alert):
         return None  # nothing posted and nothing to post: the post will show the new state
     session.flush()
     pending = session.scalar(
@@ -113,7 +113,8 @@ def enqueue_thread_reply(session: Session, alert: Alert, text: str, *, key: str)
     )
 
 
-def _pending_post(session: Session, alert: Alert) -> bool:
+def has_pending_post(session: Session, alert: Alert) -> bool:
+    """Whether the alert's first post is still waiting in the outbox (or being sent)."""
     return (
         session.scalar(
             select(Delivery.id).where(

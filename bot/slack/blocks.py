@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from bot.models import Alert, AlertState, Priority, Search
+from bot.pipeline.keys import MISSING, lookup
 from bot.slack import limits
 from bot.slack.escape import (
     code,
@@ -145,18 +146,6 @@ def state_line(alert: Alert, now: datetime) -> str:
     return " · ".join(parts)
 
 
-def lookup(content: dict[str, Any], path: str) -> Any:
-    """A field's value by name, or by dotted path into nested objects."""
-    if path in content:
-        return content[path]
-    node: Any = content
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -171,6 +160,7 @@ def field_blocks(alert: Alert, search: Search | None, budget: Budget) -> list[Bl
     fields: list[Block] = []
     for name in names[: budget.fields]:
         value = lookup(content, name)
+        value = None if value is MISSING else value
         if value is None and name not in key_fields:
             continue
         label = safe_text(name, 80)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Search
+from bot.outbox import has_pending_post
 from bot.slack import limits
 from bot.slack.blocks import Message, alert_message, minimal_alert_message
 from bot.slack.burst import burst_listing, burst_summary
@@ -87,19 +88,6 @@ def _alert_and_search(session: Session, alert_id: int | None) -> tuple[Alert, Se
 def _alerts(session: Session, ids: list[int]) -> list[Alert]:
     found = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(ids)))}
     return [found[i] for i in ids if i in found]
-
-
-def _pending_post(session: Session, alert: Alert) -> bool:
-    return (
-        session.scalar(
-            select(Delivery.id).where(
-                Delivery.alert_id == alert.id,
-                Delivery.kind == DeliveryKind.POST,
-                Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
-            )
-        )
-        is not None
-    )
 
 
 def burst_delivery_for(session: Session, channel: str, ts: str) -> Delivery | None:
@@ -204,7 +192,7 @@ def _plan_update(session: Session, delivery: Delivery, now: datetime) -> Plan:
         changed = {alert.id, *(int(i) for i in delivery.payload.get("alert_ids", []))}
         calls = _burst_updates(session, alert.channel, alert.burst_ts, changed)
         return Plan(lane="chat.update", channel=alert.channel, calls=calls)
-    pending = _pending_post(session, alert)
+    pending = has_pending_post(session, alert)
     if pending or (not alert.delivery_failed and now - delivery.created_at < PARENT_WAIT):
         raise Defer("the alert's message is not posted yet", 2.0)
     raise Permanent("the alert has no message to update")
