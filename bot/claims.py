@@ -68,31 +68,34 @@ def claim_runs(session: Session, worker: str, now: datetime, limit: int) -> list
     for run_id, search_id, scheduled_for in candidates:
         if len(claimed) >= limit or any(c.search_id == search_id for c in claimed):
             continue
-        if shared and not _lock_search(session, search_id):
-            continue  # another worker is claiming for this search right now
-        if _start(session, run_id, search_id, worker, now):
+        if _start(session, run_id, search_id, worker, now, lock_search=shared):
             claimed.append(Claimed(run_id, search_id, scheduled_for))
     if claimed:
         _coalesce_older(session, claimed, now)
     return claimed
 
 
-def _lock_search(session: Session, search_id: int) -> bool:
-    """Lock the search row: claims (and manual runs) of one search take turns."""
-    query = select(Search.id).where(Search.id == search_id).with_for_update(skip_locked=True)
-    return session.scalar(query) is not None
+def _start(
+    session: Session, run_id: int, search_id: int, worker: str, now: datetime, *, lock_search: bool
+) -> bool:
+    """PENDING -> RUNNING, only if no run of the search is running (checked in the same statement).
 
-
-def _start(session: Session, run_id: int, search_id: int, worker: str, now: datetime) -> bool:
-    """PENDING -> RUNNING, only if no run of the search is running (checked in the same statement)."""
+    Postgres also locks the search row in that statement (``SKIP LOCKED``): claims (and
+    manual runs) of one search take turns, and a search another worker is claiming for
+    right now is skipped.
+    """
     running = _RUNNING
+    conditions = [
+        SearchRun.id == run_id,
+        SearchRun.status == RunStatus.PENDING,
+        ~exists().where(running.search_id == search_id, running.status == RunStatus.RUNNING),
+    ]
+    if lock_search:
+        locked = select(Search.id).where(Search.id == search_id).with_for_update(skip_locked=True)
+        conditions.append(locked.exists())
     started = session.execute(
         update(SearchRun)
-        .where(
-            SearchRun.id == run_id,
-            SearchRun.status == RunStatus.PENDING,
-            ~exists().where(running.search_id == search_id, running.status == RunStatus.RUNNING),
-        )
+        .where(*conditions)
         .values(status=RunStatus.RUNNING, started_at=now, worker=worker)
         .execution_options(synchronize_session=False)
     )

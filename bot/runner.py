@@ -16,10 +16,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import BotError, InvalidInput, NotFound
 from bot.models import RunStatus, Search, SearchRun
@@ -38,6 +39,8 @@ from searches.base import (
 )
 
 log = logging.getLogger(__name__)
+_RUNS = cast(Table, SearchRun.__table__)  # Core tables: the run's record skips an ORM flush
+_SEARCHES = cast(Table, Search.__table__)
 WORKER_NAME = f"{socket.gethostname()}:{__import__('os').getpid()}"
 
 
@@ -237,6 +240,14 @@ def start_manual_run(runtime: Runtime, search_id: int, now: datetime) -> int:
         return run.id
 
 
+# Built once (bound per run): the run's one read before its source is called.
+_SEARCH_AND_RUN = (
+    select(Search, SearchRun)
+    .join(SearchRun, SearchRun.search_id == Search.id)
+    .where(Search.id == bindparam("search_id"), SearchRun.id == bindparam("run_id"))
+)
+
+
 def run_search(
     runtime: Runtime,
     search_id: int,
@@ -257,11 +268,9 @@ def run_search(
         run_id = start_manual_run(runtime, search_id, scheduled_for or now)
     stats = stats if stats is not None else RunStats()
     with runtime.sessions() as session:
-        both = session.execute(
-            select(Search, SearchRun)
-            .join(SearchRun, SearchRun.search_id == Search.id)
-            .where(Search.id == search_id, SearchRun.id == run_id)
-        ).one_or_none()
+        _read_without_transaction(session)
+        ids = {"search_id": search_id, "run_id": run_id}
+        both = session.execute(_SEARCH_AND_RUN, ids).one_or_none()
         if both is None:
             raise NotFound(f"no search {search_id} or run {run_id}")
         search, run = both
@@ -292,6 +301,16 @@ def run_search(
             )
     stats.total_ms = (time.perf_counter() - started) * 1000
     return run
+
+
+def _read_without_transaction(session: Session) -> None:
+    """Postgres: the run's one-statement read goes in autocommit, saving a BEGIN and a COMMIT.
+
+    A single SELECT is consistent on its own; the pool restores the connection's
+    isolation level when the commit below hands it back, before the results are written.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def _query(
@@ -333,24 +352,70 @@ def _apply(
     spec = SearchSpec(search.id, defn)
     plan = decide(session, spec, result, window, now, burst_threshold=settings.burst_threshold)
     applied = apply_plan(session, search, run.id, plan, now, thread_replies=settings.thread_replies)
-    run.status = RunStatus.SUCCEEDED
-    run.window_start, run.window_end = window.start, window.end
-    run.hits = plan.hits
-    run.alerts_new = len(applied.new_ids)
-    run.alerts_updated = applied.updated
-    run.suppressed = plan.suppressed
-    run.error = _notes(result, plan)
-    _finish(run, now, started)
-    if kind == ResultKind.HITS:
-        run.window_end = covered_until(window, result)
-        # Only scheduling columns: a definition edited meanwhile is not overwritten.
-        session.execute(
-            update(Search)
-            .where(Search.id == search.id)
-            .values(last_window_end=run.window_end, updated_at=Search.updated_at)  # not an edit
-            .execution_options(synchronize_session=False)
-        )
+    elapsed = time.perf_counter() - started
+    finished = {
+        "status": RunStatus.SUCCEEDED,
+        "window_start": window.start,
+        "window_end": covered_until(window, result) if kind == ResultKind.HITS else window.end,
+        "hits": plan.hits,
+        "alerts_new": len(applied.new_ids),
+        "alerts_updated": applied.updated,
+        "suppressed": plan.suppressed,
+        "error": _notes(result, plan),
+        "duration_ms": int(elapsed * 1000),
+        "finished_at": now + timedelta(seconds=elapsed),
+    }
+    _store_finished(session, search, run, finished, advance=kind == ResultKind.HITS)
     record_success(session, search, run)
+
+
+def _store_finished(
+    session: Session, search: Search, run: SearchRun, finished: dict[str, Any], *, advance: bool
+) -> None:
+    """Write the run's record and, for hit searches, the window's advance: one statement.
+
+    Core statements, not an ORM flush; the run object takes the written values as
+    its committed state. On Postgres the search's update rides along as a CTE.
+    """
+    params = {f"f_{name}": value for name, value in finished.items()}
+    params.update(f_run_id=run.id, f_search_id=search.id)
+    connection = session.connection()
+    together = advance and session.get_bind().dialect.name == "postgresql"
+    connection.execute(_FINISH_AND_ADVANCE if together else _FINISH_RUN, params)
+    if advance and not together:
+        connection.execute(_ADVANCE, params)
+    for name, value in finished.items():
+        set_committed_value(run, name, value)
+
+
+_FINISHED = (
+    "status",
+    "window_start",
+    "window_end",
+    "hits",
+    "alerts_new",
+    "alerts_updated",
+    "suppressed",
+    "error",
+    "duration_ms",
+    "finished_at",
+)
+# Built once (bound per run). Only scheduling columns of the search: a definition edited
+# meanwhile is not overwritten, and updated_at stays (the advance is not an edit).
+_FINISH_RUN = (
+    update(_RUNS)
+    .where(_RUNS.c.id == bindparam("f_run_id"))
+    .values({name: bindparam(f"f_{name}", type_=_RUNS.c[name].type) for name in _FINISHED})
+)
+_ADVANCE = (
+    update(_SEARCHES)
+    .where(_SEARCHES.c.id == bindparam("f_search_id"))
+    .values(
+        last_window_end=bindparam("f_window_end", type_=_SEARCHES.c.last_window_end.type),
+        updated_at=_SEARCHES.c.updated_at,
+    )
+)
+_FINISH_AND_ADVANCE = _FINISH_RUN.add_cte(_ADVANCE.returning(_SEARCHES.c.id).cte("advanced"))
 
 
 def covered_until(window: TimeWindow, result: SourceResult) -> datetime:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -34,11 +33,11 @@ from bot.models import (
 from bot.pipeline.burst import burst_key
 from bot.pipeline.close import close_alert
 from bot.pipeline.dedupe import CHUNK
+from bot.pipeline.insert_pg import SYSTEM, Posts, insert_alerts_pg
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
 from bot.pipeline.renotify import renotify_alert
 
 log = logging.getLogger(__name__)
-SYSTEM = "system"
 _ALERTS = cast(Table, Alert.__table__)  # Core tables: bulk statements skip the ORM's per-row work
 _EVENTS = cast(Table, AlertEvent.__table__)
 _DELIVERIES = cast(Table, Delivery.__table__)
@@ -64,10 +63,18 @@ def apply_plan(
 ) -> Applied:
     applied = Applied()
     channel = search.channel or search.owner  # no channel: the owner hears of it directly
-    created, folded = _insert_new(session, search, plan.new, now)
+    # Postgres writes the new alerts' CREATED events and their posts (one each, or the
+    # burst's summary) in the statement that inserts them.
+    together = session.get_bind().dialect.name == "postgresql"
+    posts = Posts(channel, burst_key(run_id) if plan.burst else None) if together else None
+    created, folded = _insert_new(session, search, run_id, plan.new, now, posts)
     applied.new_ids = [alert_id for alert_id, _ in created]
-    events = [_event(i, AlertAction.CREATED, now, _created_detail(run_id, n)) for i, n in created]
-    if channel and created:
+    events = []
+    if not together:
+        events = [
+            _event(i, AlertAction.CREATED, now, _created_detail(run_id, n)) for i, n in created
+        ]
+    if channel and created and not together:
         _posts(session, search, run_id, applied.new_ids, channel, plan.burst, now)
     seen = [*plan.seen, *folded]
     still_open: dict[int, str | None] = {}
@@ -103,7 +110,12 @@ def apply_plan(
 
 
 def _insert_new(
-    session: Session, search: Search, items: list[NewAlert], now: datetime
+    session: Session,
+    search: Search,
+    run_id: int,
+    items: list[NewAlert],
+    now: datetime,
+    posts: Posts | None,
 ) -> tuple[list[tuple[int, NewAlert]], list[SeenAgain]]:
     """Insert the new alerts; a key a concurrent writer opened meanwhile is folded into its alert.
 
@@ -113,7 +125,7 @@ def _insert_new(
     if not items:
         return [], []
     if session.get_bind().dialect.name == "postgresql":
-        inserted = _insert_alerts_pg(session, search, items, now)
+        inserted = insert_alerts_pg(session, search, run_id, items, now, posts or Posts())
     else:
         rows = [_alert_row(search, item, now) for item in items]
         inserted = dict(session.connection().execute(_insert_alerts(session), rows).all())
@@ -139,50 +151,6 @@ def _insert_new(
         item = by_key[key]
         folded.append(SeenAgain(existing[key], key, item.occurrences, item.fields))
     return created, folded
-
-
-# Postgres: the rows travel as one JSON parameter, so the statement text never changes
-# (psycopg and the server cache and prepare it) however many alerts a run opens.
-_INSERT_ALERTS_PG = text(
-    """
-    INSERT INTO alerts (search_id, dedupe_key, state, priority, escalated, title, body, content,
-                        link, occurrences, first_seen, last_seen, last_notified_at, created_at,
-                        updated_at, delivery_failed)
-    SELECT :search_id, r.dedupe_key, 'new', :priority, false, r.title, r.body, r.content::json,
-           r.link, r.occurrences, :now, :now, :now, :now, :now, false
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-         AS r(dedupe_key text, title text, body text, content jsonb, link text, occurrences int)
-    ON CONFLICT (search_id, dedupe_key) WHERE state != 'resolved' DO NOTHING
-    RETURNING dedupe_key, id
-    """
-)
-
-
-# Postgres text and jsonb cannot hold NUL; log lines sometimes do. It becomes U+FFFD.
-_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
-
-
-def _insert_alerts_pg(
-    session: Session, search: Search, items: list[NewAlert], now: datetime
-) -> dict[str, int]:
-    rows = [
-        {
-            "dedupe_key": item.key,
-            "title": item.title,
-            "body": item.body,
-            "content": item.fields,
-            "link": item.link,
-            "occurrences": item.occurrences,
-        }
-        for item in items
-    ]
-    params = {
-        "search_id": search.id,
-        "priority": search.priority.value,
-        "now": now,
-        "rows": _NUL_ESCAPE.sub(r"\1\\ufffd", json.dumps(rows, default=str)),
-    }
-    return dict(session.connection().execute(_INSERT_ALERTS_PG, params).all())
 
 
 def _insert_alerts(session: Session) -> Any:

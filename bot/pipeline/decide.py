@@ -13,12 +13,13 @@ from bot.pipeline.autoclose import autoclose
 from bot.pipeline.autoresolve import auto_resolve
 from bot.pipeline.burst import is_burst
 from bot.pipeline.condition import Candidate, evaluate
-from bot.pipeline.dedupe import all_open, fold, open_alerts, stale_alerts
+from bot.pipeline.dedupe import all_open, fold, stale_alerts
 from bot.pipeline.keys import alert_key
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
 from bot.pipeline.render import TitleHints, render_alert
 from bot.pipeline.renotify import renotify_reason
-from bot.pipeline.suppress import active_suppressions, matching
+from bot.pipeline.state import read_state
+from bot.pipeline.suppress import matching
 from bot.searchdef import SearchDefinition
 from searches.base import ResultKind, SourceResult, TimeWindow
 
@@ -44,12 +45,12 @@ def decide(
     plan = Plan(hits=_hit_count(result))
     candidates = evaluate(result, defn.condition_op, defn.condition_threshold, defn.key_fields)
     plan.firing = len(candidates)
-    suppressions = active_suppressions(session, spec.id, now)
+    keys = [alert_key(candidate, defn.key_fields) for candidate in candidates]
+    # Open alerts of every firing key, suppressed or not: only the unsuppressed are looked up.
+    suppressions, existing = read_state(session, spec.id, now, keys)
     keyed = []
-    firing_keys: set[str] = set()
-    for candidate in candidates:
-        key = alert_key(candidate, defn.key_fields)
-        firing_keys.add(key)
+    firing_keys = set(keys)
+    for key, candidate in zip(keys, candidates, strict=True):
         suppression = matching(suppressions, key, candidate.fields) if suppressions else None
         if suppression is not None:
             plan.suppressed += candidate.occurrences
@@ -58,7 +59,6 @@ def decide(
             continue
         keyed.append((key, candidate))
     groups = fold(keyed)
-    existing = open_alerts(session, spec.id, groups)
     extra = _template_extra(spec, window, result)
     for key, group in groups.items():
         alert = existing.get(key)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.models import Alert, AlertState
@@ -40,6 +40,19 @@ def fold(keyed: list[tuple[str, Candidate]]) -> dict[str, KeyGroup]:
 
 
 CHUNK = 500  # keys per IN (...) query: well under every database's parameter limit
+# Built once (bound per run): a busy search runs this every minute.
+_OPEN_BY_KEY = select(
+    Alert.id,
+    Alert.dedupe_key,
+    Alert.snoozed_until,
+    Alert.last_notified_at,
+    Alert.created_at,
+    snooze_ended_since_notified(),
+).where(
+    Alert.search_id == bindparam("search_id"),
+    Alert.state != AlertState.RESOLVED,
+    Alert.dedupe_key.in_(bindparam("keys", expanding=True)),
+)
 
 
 def open_alerts(session: Session, search_id: int | None, keys: Iterable[str]) -> dict[str, Any]:
@@ -52,20 +65,10 @@ def open_alerts(session: Session, search_id: int | None, keys: Iterable[str]) ->
         return {}
     wanted = list(keys)
     found: dict[str, Any] = {}
+    connection = session.connection()  # Core rows: nothing of the ORM is needed here
     for i in range(0, len(wanted), CHUNK):
-        query = select(
-            Alert.id,
-            Alert.dedupe_key,
-            Alert.snoozed_until,
-            Alert.last_notified_at,
-            Alert.created_at,
-            snooze_ended_since_notified(),
-        ).where(
-            Alert.search_id == search_id,
-            Alert.state != AlertState.RESOLVED,
-            Alert.dedupe_key.in_(wanted[i : i + CHUNK]),
-        )
-        found.update((row.dedupe_key, row) for row in session.execute(query))
+        params = {"search_id": search_id, "keys": wanted[i : i + CHUNK]}
+        found.update((row.dedupe_key, row) for row in connection.execute(_OPEN_BY_KEY, params))
     return found
 
 

@@ -1,0 +1,123 @@
+"""Postgres: new alerts, their CREATED events and their posts in one statement (one round trip).
+
+Used by :mod:`bot.pipeline.apply`; other databases take its executemany path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from bot.models import AlertAction, DeliveryKind, DeliveryStatus, Search
+from bot.pipeline.plan import NewAlert
+
+SYSTEM = "system"  # the actor of what the pipeline does
+
+
+@dataclass(frozen=True)
+class Posts:
+    """Where the new alerts' posts go (no channel: none), and the burst's key if a burst."""
+
+    channel: str | None = None
+    burst_key: str | None = None
+
+
+# Postgres: the rows travel as one JSON parameter, so the statement text never changes
+# (psycopg and the server cache and prepare it) however many alerts a run opens. The
+# same round trip writes each inserted alert's CREATED event (detail as apply._created_detail
+# builds it) and, given a channel, its post or the burst's summary post (as apply._posts
+# builds them), in alert id order.
+_INSERT_ALERTS_PG = text(
+    """
+    WITH r AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+            AS r(dedupe_key text, title text, body text, content jsonb, link text,
+                 occurrences int, template_error text)
+    ), a AS (
+        INSERT INTO alerts (search_id, dedupe_key, state, priority, escalated, title, body,
+                            content, link, occurrences, first_seen, last_seen,
+                            last_notified_at, created_at, updated_at, delivery_failed)
+        SELECT :search_id, r.dedupe_key, 'new', :priority, false, r.title, r.body,
+               r.content::json, r.link, r.occurrences, :now, :now, :now, :now, :now, false
+        FROM r
+        ON CONFLICT (search_id, dedupe_key) WHERE state != 'resolved' DO NOTHING
+        RETURNING dedupe_key, id, occurrences
+    ), created AS (
+        INSERT INTO alert_events (alert_id, action, actor, at, detail)
+        SELECT a.id, :created, :actor, :now,
+               CASE WHEN r.template_error IS NULL
+                    THEN json_build_object('run_id', CAST(:run_id AS integer),
+                                           'occurrences', a.occurrences)
+                    ELSE json_build_object('run_id', CAST(:run_id AS integer),
+                                           'occurrences', a.occurrences,
+                                           'template_error', r.template_error)
+               END
+        FROM a JOIN r ON r.dedupe_key = a.dedupe_key
+        ORDER BY a.id
+    ), posts AS (
+        INSERT INTO deliveries (idempotency_key, kind, status, channel, alert_id, payload,
+                                attempts, next_attempt_at, created_at)
+        SELECT 'alert:' || a.id || ':post:new', :post, :pending, CAST(:channel AS text), a.id,
+               CAST('{}' AS json), 0, :now, :now
+        FROM a
+        WHERE CAST(:channel AS text) IS NOT NULL AND CAST(:burst_key AS text) IS NULL
+        ORDER BY a.id
+    ), burst AS (
+        INSERT INTO deliveries (idempotency_key, kind, status, channel, payload, attempts,
+                                next_attempt_at, created_at)
+        SELECT CAST(:burst_key AS text), :post, :pending, CAST(:channel AS text),
+               json_build_object('burst_alert_ids', json_agg(a.id ORDER BY a.id),
+                                 'search_id', CAST(:search_id AS integer)),
+               0, :now, :now
+        FROM a
+        WHERE CAST(:channel AS text) IS NOT NULL AND CAST(:burst_key AS text) IS NOT NULL
+        HAVING count(*) > 0
+    )
+    SELECT dedupe_key, id FROM a
+    """
+)
+
+
+# Postgres text and jsonb cannot hold NUL; log lines sometimes do. It becomes U+FFFD.
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def insert_alerts_pg(
+    session: Session,
+    search: Search,
+    run_id: int,
+    items: list[NewAlert],
+    now: datetime,
+    posts: Posts,
+) -> dict[str, int]:
+    rows = [
+        {
+            "dedupe_key": item.key,
+            "title": item.title,
+            "body": item.body,
+            "content": item.fields,
+            "link": item.link,
+            "occurrences": item.occurrences,
+            "template_error": item.template_error or None,
+        }
+        for item in items
+    ]
+    params = {
+        "search_id": search.id,
+        "priority": search.priority.value,
+        "now": now,
+        "run_id": run_id,
+        "created": AlertAction.CREATED.value,
+        "actor": SYSTEM,
+        "channel": posts.channel,
+        "burst_key": posts.burst_key,
+        "post": DeliveryKind.POST.value,
+        "pending": DeliveryStatus.PENDING.value,
+        "rows": _NUL_ESCAPE.sub(r"\1\\ufffd", json.dumps(rows, default=str)),
+    }
+    return dict(session.connection().execute(_INSERT_ALERTS_PG, params).all())

@@ -1,0 +1,73 @@
+"""What a run's plan reads of the database: active suppressions and open alerts, one round trip.
+
+Rules 3 and 4 need both; read separately they cost two statements a run. One
+UNION ALL of the two (the alerts' columns null on suppression rows and the
+reverse) gives the same rows. Many keys (more than one IN chunk) take the two
+separate reads instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, bindparam, cast, literal, null, select, union_all
+from sqlalchemy.orm import Session
+
+from bot.models import Alert, AlertState, Suppression
+from bot.models.base import UTCDateTime
+from bot.pipeline.dedupe import CHUNK, open_alerts
+from bot.pipeline.snooze_expiry import snooze_ended_since_notified
+from bot.pipeline.suppress import active_suppressions, live_suppression, suppression_scope
+
+
+def _build() -> Any:
+    suppressions = select(
+        literal("s").label("kind"),
+        Suppression.id,
+        Suppression.dedupe_key,
+        Suppression.match,
+        cast(null(), UTCDateTime).label("snoozed_until"),
+        cast(null(), UTCDateTime).label("last_notified_at"),
+        cast(null(), UTCDateTime).label("created_at"),
+        cast(null(), Boolean).label("snooze_ended"),
+    ).where(suppression_scope(), live_suppression())
+    alerts = select(
+        literal("a"),
+        Alert.id,
+        Alert.dedupe_key,
+        cast(null(), JSON),
+        Alert.snoozed_until,
+        Alert.last_notified_at,
+        Alert.created_at,
+        snooze_ended_since_notified(),
+    ).where(
+        Alert.search_id == bindparam("search_id"),
+        Alert.state != AlertState.RESOLVED,
+        Alert.dedupe_key.in_(bindparam("keys", expanding=True)),
+    )
+    both = union_all(suppressions, alerts).subquery("state")
+    # Suppressions in id order (the first match wins), as active_suppressions returns them.
+    return select(both).order_by(both.c.kind.desc(), both.c.id)
+
+
+_STATE = _build()  # built once, bound per run
+
+
+def read_state(
+    session: Session, search_id: int | None, now: datetime, keys: Sequence[str]
+) -> tuple[list[Any], dict[str, Any]]:
+    """(active suppressions, open alerts by key) for a saved search's run with these keys."""
+    wanted = list(dict.fromkeys(keys))
+    if search_id is None or not wanted or len(wanted) > CHUNK:
+        return active_suppressions(session, search_id, now), open_alerts(session, search_id, wanted)
+    params = {"search_id": search_id, "now": now, "keys": wanted}
+    suppressions: list[Any] = []
+    alerts: dict[str, Any] = {}
+    for row in session.connection().execute(_STATE, params):
+        if row.kind == "s":
+            suppressions.append(row)
+        else:
+            alerts[row.dedupe_key] = row
+    return suppressions, alerts
