@@ -40,19 +40,29 @@ def fold(keyed: list[tuple[str, Candidate]]) -> dict[str, KeyGroup]:
 
 
 CHUNK = 500  # keys per IN (...) query: well under every database's parameter limit
+
+
+def open_alert_timing() -> tuple[Any, ...]:
+    """What renotify needs of an open alert, after its id and key."""
+    return (
+        Alert.snoozed_until,
+        Alert.last_notified_at,
+        Alert.created_at,
+        snooze_ended_since_notified(),
+    )
+
+
+def open_alert_filter() -> tuple[Any, ...]:
+    """The search's open alerts among the keys bound as ``search_id`` and ``keys``."""
+    return (
+        Alert.search_id == bindparam("search_id"),
+        Alert.state != AlertState.RESOLVED,
+        Alert.dedupe_key.in_(bindparam("keys", expanding=True)),
+    )
+
+
 # Built once (bound per run): a busy search runs this every minute.
-_OPEN_BY_KEY = select(
-    Alert.id,
-    Alert.dedupe_key,
-    Alert.snoozed_until,
-    Alert.last_notified_at,
-    Alert.created_at,
-    snooze_ended_since_notified(),
-).where(
-    Alert.search_id == bindparam("search_id"),
-    Alert.state != AlertState.RESOLVED,
-    Alert.dedupe_key.in_(bindparam("keys", expanding=True)),
-)
+_OPEN_BY_KEY = select(Alert.id, Alert.dedupe_key, *open_alert_timing()).where(*open_alert_filter())
 
 
 def open_alerts(session: Session, search_id: int | None, keys: Iterable[str]) -> dict[str, Any]:

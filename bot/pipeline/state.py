@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, bindparam, cast, literal, null, select, union_all
+from sqlalchemy import JSON, Boolean, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
-from bot.models import Alert, AlertState, Suppression
+from bot.models import Alert, Suppression
 from bot.models.base import UTCDateTime
-from bot.pipeline.dedupe import CHUNK, open_alerts
-from bot.pipeline.snooze_expiry import snooze_ended_since_notified
+from bot.pipeline.dedupe import CHUNK, open_alert_filter, open_alert_timing, open_alerts
 from bot.pipeline.suppress import active_suppressions, live_suppression, suppression_scope
 
 
@@ -34,19 +33,8 @@ def _build() -> Any:
         cast(null(), Boolean).label("snooze_ended"),
     ).where(suppression_scope(), live_suppression())
     alerts = select(
-        literal("a"),
-        Alert.id,
-        Alert.dedupe_key,
-        cast(null(), JSON),
-        Alert.snoozed_until,
-        Alert.last_notified_at,
-        Alert.created_at,
-        snooze_ended_since_notified(),
-    ).where(
-        Alert.search_id == bindparam("search_id"),
-        Alert.state != AlertState.RESOLVED,
-        Alert.dedupe_key.in_(bindparam("keys", expanding=True)),
-    )
+        literal("a"), Alert.id, Alert.dedupe_key, cast(null(), JSON), *open_alert_timing()
+    ).where(*open_alert_filter())
     both = union_all(suppressions, alerts).subquery("state")
     # Suppressions in id order (the first match wins), as active_suppressions returns them.
     return select(both).order_by(both.c.kind.desc(), both.c.id)

@@ -21,19 +21,10 @@ from bot.models import (
 )
 from bot.runtime import Runtime
 from bot.slack.delivery import DeliveryLoop
-from bot.standin import RateLimits, SlackStandIn
+from bot.standin import SlackStandIn
 from tests.digest.conftest import NOW, add_search, build_world
-from tests.slack.conftest import SECRET, TOKEN, BotServer, drain, make_runtime, serve_bot, wait_for
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    stand = SlackStandIn(
-        SECRET, TOKEN, rate_limits=RateLimits(post_burst=50, post_per_channel_per_second=50)
-    )
-    stand.start()
-    yield stand
-    stand.stop()
+from tests.slack.conftest import BotServer, drain, make_runtime, serve_bot, wait_for
+from tests.slack.conftest import standin as standin  # the Slack tests' stand-in fixture
 
 
 @pytest.fixture
