@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from bot.pipeline import Plan, SearchSpec, apply_plan, decide
 from bot.run_failures import record_failure, record_success
 from bot.runtime import Runtime
 from bot.searchdef import SearchDefinition, definition_from_search
+from bot.source_call import RunTimeout, run_source
 from searches.base import (
     ResultKind,
     Source,
@@ -42,10 +42,6 @@ log = logging.getLogger(__name__)
 _RUNS = cast(Table, SearchRun.__table__)  # Core tables: the run's record skips an ORM flush
 _SEARCHES = cast(Table, Search.__table__)
 WORKER_NAME = f"{socket.gethostname()}:{__import__('os').getpid()}"
-
-
-class RunTimeout(Exception):
-    pass
 
 
 @dataclass
@@ -123,36 +119,6 @@ def open_source(runtime: Runtime, defn: SearchDefinition, search_id: int | None)
         engine=runtime.engine,
     )
     return source_class(config, context)
-
-
-def run_source(source: Source, window: TimeWindow, timeout: float) -> SourceResult:
-    """``source.run(window)`` in a thread with a deadline: a hung query cannot hold a worker.
-
-    Python cannot kill a thread; a run past its deadline is abandoned (and its
-    source closed when it returns), and the caller records TIMED_OUT.
-    """
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            box["result"] = source.run(window)
-        except BaseException as exc:
-            box["error"] = exc
-        finally:
-            done.set()
-            try:
-                source.close()
-            except Exception:
-                log.exception("closing source %s failed", source.context.search_name)
-
-    threading.Thread(target=target, name=f"source-{source.context.search_id}", daemon=True).start()
-    if not done.wait(timeout):
-        raise RunTimeout(f"the search did not finish within {timeout:g}s")
-    if "error" in box:
-        raise box["error"]
-    result: SourceResult = box["result"]
-    return result
 
 
 def describe_error(exc: BaseException) -> str:
