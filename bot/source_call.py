@@ -1,4 +1,14 @@
-"""Calling a source with a deadline: a hung query cannot hold a worker."""
+"""Calling a source with a deadline: a hung query cannot hold a worker.
+
+The source runs in a thread of its own with ``source.deadline`` set. When the
+run's timeout passes, the deadline's ``cancelled`` flag is set and
+``source.cancel()`` called; built-in sources then stop their query (a cancelled
+statement, a request whose timeout was the time left, a scan that checks the
+flag) and their thread ends within a short grace. Python cannot kill a thread: a
+third-party source that ignores both is abandoned (its source closed whenever it
+returns) and the run's message says so. Either way the caller records TIMED_OUT
+and writes nothing of the run's results.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +16,34 @@ import logging
 import threading
 from typing import Any
 
-from searches.base import Source, SourceResult, TimeWindow
+from searches.base import Deadline, Source, SourceCancelled, SourceResult, TimeWindow
 
 log = logging.getLogger(__name__)
 
+# How long a source has, once asked to stop, to end its thread before it is abandoned.
+STOP_GRACE_SECONDS = 2.0
+
 
 class RunTimeout(Exception):
-    pass
+    """The run passed its timeout; ``abandoned`` when its source did not stop in time."""
+
+    def __init__(self, message: str, *, abandoned: bool = False):
+        super().__init__(message)
+        self.abandoned = abandoned
 
 
-def run_source(source: Source, window: TimeWindow, timeout: float) -> SourceResult:
-    """``source.run(window)`` in a thread with a deadline.
+def run_source(
+    source: Source, window: TimeWindow, timeout: float, *, grace: float = STOP_GRACE_SECONDS
+) -> SourceResult:
+    """``source.run(window)`` in a thread, stopped at ``timeout`` seconds.
 
-    Python cannot kill a thread; a run past its deadline is abandoned (and its
-    source closed when it returns), and the caller records TIMED_OUT.
+    ``source.close()`` runs once, in that thread, after ``run`` has returned.
     """
+    deadline = Deadline.after(timeout)
+    source.deadline = deadline
     box: dict[str, Any] = {}
-    done = threading.Event()
+    finished = threading.Event()  # run() returned or raised
+    ended = threading.Event()  # ... and close() is done: nothing of the source runs any more
 
     def target() -> None:
         try:
@@ -30,16 +51,49 @@ def run_source(source: Source, window: TimeWindow, timeout: float) -> SourceResu
         except BaseException as exc:
             box["error"] = exc
         finally:
-            done.set()
+            finished.set()
             try:
                 source.close()
             except Exception:
                 log.exception("closing source %s failed", source.context.search_name)
+            ended.set()
 
-    threading.Thread(target=target, name=f"source-{source.context.search_id}", daemon=True).start()
-    if not done.wait(timeout):
-        raise RunTimeout(f"the search did not finish within {timeout:g}s")
-    if "error" in box:
-        raise box["error"]
+    name = f"source-{source.context.search_id}"
+    threading.Thread(target=target, name=name, daemon=True).start()
+    if not finished.wait(timeout):
+        raise _stop(source, deadline, timeout, grace, ended)
+    error = box.get("error")
+    if error is not None:
+        if isinstance(error, SourceCancelled) or deadline.expired():
+            # A call bounded by the time left ran out just before our own wait did.
+            raise RunTimeout(_stopped(timeout)) from None
+        raise error
     result: SourceResult = box["result"]
     return result
+
+
+def _stop(
+    source: Source, deadline: Deadline, timeout: float, grace: float, ended: threading.Event
+) -> RunTimeout:
+    """Ask the source to stop and wait ``grace`` for its thread; the error to raise."""
+    deadline.cancel()
+    try:
+        source.cancel()
+    except Exception:
+        log.exception("cancelling source %s failed", source.context.search_name)
+    if ended.wait(grace):
+        return RunTimeout(_stopped(timeout))
+    log.warning(
+        "search %s: source %s ignored its deadline; its thread is abandoned",
+        source.context.search_name,
+        type(source).__name__,
+    )
+    message = (
+        f"the search did not finish within {timeout:g}s; its source did not stop within "
+        f"{grace:g}s of being asked and was abandoned (it may still be querying)"
+    )
+    return RunTimeout(message, abandoned=True)
+
+
+def _stopped(timeout: float) -> str:
+    return f"the search did not finish within {timeout:g}s and was stopped"

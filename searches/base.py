@@ -3,12 +3,17 @@
 A source is a small class: it validates its configuration (errors name the
 field), runs over a time window and returns typed results. It does no alert
 logic: conditions, keys, dedupe and suppressions belong to the pipeline in
-``bot/pipeline``.
+``bot/pipeline``. Each run has a deadline (``Source.deadline``) that a source
+honours by bounding its blocking calls and checking it in loops; ``cancel()``
+lets the runner interrupt a call in flight.
 """
 
 from __future__ import annotations
 
 import enum
+import math
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -84,6 +89,65 @@ class SourceError(Exception):
         self.permanent = permanent
 
 
+class SourceCancelled(SourceError):
+    """The run's deadline passed (or the run was stopped) and the source gave up.
+
+    Raised by ``Deadline.check()``; a source may also raise it itself when a blocking
+    call it bounded by ``Deadline.remaining()`` ran out. The runner records the run
+    as timed out, not failed.
+    """
+
+    def __init__(self, message: str = "the run was stopped at its deadline"):
+        super().__init__(message, permanent=False)
+
+
+@dataclass
+class Deadline:
+    """When a run must end, and a flag the runner sets to ask the source to stop.
+
+    ``at`` is a ``time.monotonic()`` instant (``math.inf``: no deadline). The runner
+    sets ``Source.deadline`` before calling ``run`` and, when the run's timeout
+    passes, sets ``cancelled`` and calls ``Source.cancel()``. Sources bound each
+    blocking call by ``remaining()`` and call ``check()`` between steps (cheap: one
+    clock read and a flag test).
+    """
+
+    at: float = math.inf
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(at=time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        """Seconds left (``math.inf`` without a deadline; 0 once expired or cancelled)."""
+        if self.cancelled.is_set():
+            return 0.0
+        return max(0.0, self.at - time.monotonic())
+
+    def expired(self) -> bool:
+        return self.cancelled.is_set() or time.monotonic() >= self.at
+
+    def check(self) -> None:
+        """Raise ``SourceCancelled`` once the deadline passed or the run was stopped."""
+        if self.expired():
+            raise SourceCancelled()
+
+    def bound(self, seconds: float) -> float:
+        """``seconds`` capped by the time left: the timeout to give one blocking call.
+
+        Raises ``SourceCancelled`` when no time is left, so no call starts with a
+        zero timeout (which some libraries read as "no timeout" or "non-blocking").
+        """
+        left = self.remaining()
+        if left <= 0.0:
+            raise SourceCancelled()
+        return min(seconds, left)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
 @dataclass(frozen=True)
 class SourceContext:
     """What a source may use besides its own config; handed in so sources stay testable."""
@@ -117,7 +181,40 @@ class Source(ABC):
 
     @abstractmethod
     def run(self, window: TimeWindow) -> SourceResult:
-        """Query the data for ``window``; raise SourceError on failure."""
+        """Query the data for ``window``; raise SourceError on failure.
+
+        Respect ``self.deadline``: bound blocking calls by ``self.deadline.remaining()``
+        (or ``bound(own_timeout)``) and call ``self.deadline.check()`` between steps.
+        """
+
+    @property
+    def deadline(self) -> Deadline:
+        """The current run's deadline, set by the runner before ``run``.
+
+        Without a runner (a source used directly) there is none: ``remaining()`` is
+        infinite. Kept outside ``__init__`` so sources written before deadlines existed
+        (whose ``__init__`` may not call ``super()``) still work.
+        """
+        deadline: Deadline | None = self.__dict__.get("_deadline")
+        if deadline is None:
+            deadline = self.__dict__["_deadline"] = Deadline()
+        return deadline
+
+    @deadline.setter
+    def deadline(self, value: Deadline) -> None:
+        self.__dict__["_deadline"] = value
+
+    def cancel(self) -> None:  # noqa: B027 - optional hook
+        """Stop the work of a ``run`` going on in another thread, as far as possible.
+
+        Called by the runner from its own thread when the run's deadline passes, after
+        ``deadline.cancelled`` is set (e.g. cancel a database statement or close a
+        socket). It must not block and must not fail if ``run`` already returned.
+        ``run`` should then end soon, raising ``SourceCancelled``. The default does
+        nothing: a source whose blocking calls are bounded by ``deadline.remaining()``
+        and which calls ``deadline.check()`` in its loops needs nothing more. A source
+        that does neither is abandoned at its deadline (its thread keeps running).
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
-        """Release clients or files; the runner calls it after each run."""
+        """Release clients or files; the runner calls it after each run (once ``run`` ended)."""

@@ -11,7 +11,12 @@ Modes:
 - ``count``: one number from the ``_count`` API.
 
 A query Elasticsearch rejects is a permanent SourceError carrying its root cause;
-a cluster that cannot be reached is a transient one. ``info()``/``ping()`` are never
+a cluster that cannot be reached is a transient one. Each request's timeout is the
+config's ``timeout_seconds`` capped by the time left before the run's deadline, so
+a hung cluster cannot hold a run past it; the connection is then dropped, which
+also makes Elasticsearch cancel the search task (it cancels searches whose HTTP
+connection closes). Elasticsearch's own search ``timeout`` is not sent: it returns
+partial results, which would pass for complete ones. ``info()``/``ping()`` are never
 used: minimal distributions (the integ-test zip) have no ``GET /``.
 """
 
@@ -32,6 +37,7 @@ from searches.base import (
     Hit,
     ResultKind,
     Source,
+    SourceCancelled,
     SourceError,
     SourceResult,
     TimeWindow,
@@ -165,19 +171,37 @@ class ElasticsearchSource(Source):
             else:
                 result = self._hits(client, query)
         except (ApiError, TransportError) as exc:
+            if self.deadline.expired():
+                raise SourceCancelled(self._stopped_message()) from None
             raise self._error(exc) from None
         result.link = render_link(
             config.link_template, query=config.query_text, window=window, index=config.index
         )
         return result
 
+    def _bounded(self, client: Elasticsearch) -> Elasticsearch:
+        """The client for the next request: its timeout capped by the run's time left.
+
+        The shared client (cached per timeout) serves while the deadline is further
+        away than the config's timeout; a client bound to the time left is built only
+        when the deadline is nearer (``options()`` is cheap and shares the pool).
+        """
+        left = self.deadline.bound(self.config.timeout_seconds)
+        if left >= self.config.timeout_seconds:
+            return client
+        return client.options(request_timeout=left)
+
+    def _stopped_message(self) -> str:
+        where = f"Elasticsearch cluster {self.config.cluster!r}"
+        return f"the request to {where} was stopped at the run's deadline"
+
     def _count(self, client: Elasticsearch, query: dict[str, Any]) -> SourceResult:
-        response = client.count(index=self.config.index, query=query)
+        response = self._bounded(client).count(index=self.config.index, query=query)
         return SourceResult(ResultKind.COUNT, count=int(response["count"]))
 
     def _hits(self, client: Elasticsearch, query: dict[str, Any]) -> SourceResult:
         config = self.config
-        response = client.search(
+        response = self._bounded(client).search(
             index=config.index,
             query=query,
             # unmapped_type: an index of the pattern without the time field sorts, not fails.
@@ -218,7 +242,7 @@ class ElasticsearchSource(Source):
         if cached and cached[0] > time.monotonic():
             return cached[1]
         probe = wanted + [f"{f}.keyword" for f in wanted]
-        caps = client.field_caps(index=self.config.index, fields=probe)["fields"]
+        caps = self._bounded(client).field_caps(index=self.config.index, fields=probe)["fields"]
 
         def aggregatable(name: str) -> bool:
             return any(kind.get("aggregatable") for kind in caps.get(name, {}).values())
@@ -240,7 +264,7 @@ class ElasticsearchSource(Source):
             "min_doc_count": self.config.min_doc_count,
             "order": [{"_count": "desc"}, {"_key": "asc"}],
         }
-        response = client.search(
+        response = self._bounded(client).search(
             index=self.config.index, query=query, size=0, aggs={"groups": {"terms": terms}}
         )
         agg = response["aggregations"]["groups"]
@@ -258,7 +282,7 @@ class ElasticsearchSource(Source):
         buckets: list[Bucket] = []
         scanned = 0
         while True:
-            response = client.search(
+            response = self._bounded(client).search(
                 index=self.config.index,
                 query=query,
                 size=0,

@@ -11,8 +11,10 @@ Modes:
 
 Outgoing requests are bounded: hosts are checked by :mod:`searches.http_policy` on
 every redirect hop and against the connected address, redirects are followed by hand
-(at most ``max_redirects``), the whole exchange has a deadline, the body is streamed
-and reading stops at ``max_bytes``, and proxy variables from the environment are
+(at most ``max_redirects``), the whole exchange has a deadline (``timeout_seconds``,
+and the run's own deadline: each phase's timeout is capped by the time left, and the
+body is checked against both while it streams, so a server trickling bytes cannot hold
+a run), the body is streamed and reading stops at ``max_bytes``, and proxy variables from the environment are
 ignored (a proxy would hide the real destination from the check).
 
 Credentials belong in ``headers_env`` (``{Authorization: API_AUTH}``: header name to
@@ -39,6 +41,7 @@ from searches.base import (
     Hit,
     ResultKind,
     Source,
+    SourceCancelled,
     SourceContext,
     SourceError,
     SourceResult,
@@ -275,6 +278,9 @@ class HttpSource(Source):
             )
             for _hop in range(config.max_redirects + 1):
                 self._check(request.url)
+                # Per request (redirects too): connect, write, read and pool waits each
+                # end by the config's deadline and the run's.
+                request.extensions["timeout"] = self._phase_timeout(deadline).as_dict()
                 try:
                     response = client.send(request, stream=True)
                 except httpx.TimeoutException:
@@ -295,6 +301,12 @@ class HttpSource(Source):
         raise SourceError(
             f"{config.url}: more than {config.max_redirects} redirects", permanent=True
         )
+
+    def _phase_timeout(self, deadline: float) -> httpx.Timeout:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise self._timeout()
+        return httpx.Timeout(self.deadline.bound(min(self.config.timeout_seconds, left)))
 
     def _headers(self) -> dict[str, str]:
         secret = {
@@ -329,7 +341,7 @@ class HttpSource(Source):
         size = 0
         try:
             for chunk in response.iter_bytes():
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or self.deadline.expired():
                     raise self._timeout()
                 chunks.append(chunk[: self.config.max_bytes - size])
                 size += len(chunk)
@@ -344,6 +356,8 @@ class HttpSource(Source):
         return b"".join(chunks).decode(_charset(response), "replace"), False
 
     def _timeout(self) -> SourceError:
+        if self.deadline.expired():  # the run's deadline came first, not the config's
+            return SourceCancelled(f"{self.config.url}: stopped at the run's deadline")
         return SourceError(
             f"{self.config.url}: timed out after {self.config.timeout_seconds:g}s", permanent=False
         )

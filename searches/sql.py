@@ -9,6 +9,11 @@ Read-only is enforced three ways, because a search is user input:
    ``statement_timeout``), ``PRAGMA query_only`` on SQLite (with an interrupt at the
    deadline). Other databases get 1 and 2 only: give the search a read-only user.
 
+The query ends by the run's deadline too: the Postgres ``statement_timeout`` is the
+config's ``timeout_seconds`` capped by the run's time left, ``cancel()`` sends the
+server a cancel request for the statement in flight (psycopg's ``cancel_safe``), and
+on SQLite the progress handler watches the deadline and ``cancel()`` interrupts.
+
 The window reaches the query as bind parameters ``:start`` and ``:end`` (aware UTC
 datetimes), e.g. ``WHERE at >= :start AND at < :end``; SQLite has no date type, so
 there they are UTC text as SQLAlchemy writes it (``2026-03-01 10:00:00.000000``), which
@@ -24,7 +29,9 @@ names.
 from __future__ import annotations
 
 import enum
+import math
 import re
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -38,14 +45,18 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from bot.db import normalise_url
 from searches.base import (
+    Deadline,
     Hit,
     ResultKind,
     Source,
+    SourceCancelled,
+    SourceContext,
     SourceError,
     SourceResult,
     TimeWindow,
 )
 from searches.common import ConfigReader, check_env_name, env_secret, parse_time
+from searches.db_deadline import cancel_statement, connect_timeout_args, statement_deadline
 
 MAX_ROWS = 10_000
 
@@ -173,13 +184,22 @@ class SqlSource(Source):
     def result_kind(self) -> ResultKind:
         return ResultKind.COUNT if self.config.mode is SqlMode.COUNT else ResultKind.HITS
 
+    def __init__(self, config: SqlConfig, context: SourceContext):
+        super().__init__(config, context)
+        self._live: Any = None  # the DBAPI connection while a statement runs, for cancel()
+        self._live_lock = threading.Lock()
+
     def run(self, window: TimeWindow) -> SourceResult:
         problem = check_read_only(self.config.query)  # again: the config may not be parsed
         if problem:
             raise SourceError(f"query {problem}", permanent=True)
         url = self.config.database_url()
         try:
-            engine = create_engine(normalise_url(url), poolclass=pool.NullPool)
+            engine = create_engine(
+                normalise_url(url),
+                poolclass=pool.NullPool,
+                connect_args=connect_timeout_args(url, self.deadline.bound(math.inf)),
+            )
         except (ArgumentError, ImportError, ValueError) as exc:
             reason = str(exc).replace(url, "<the URL>")
             raise SourceError(f"cannot use the database URL: {reason}", permanent=True) from None
@@ -187,26 +207,43 @@ class SqlSource(Source):
             try:
                 connection = engine.connect()
             except SQLAlchemyError as exc:
+                self.deadline.check()
                 raise SourceError(f"cannot connect: {_reason(exc)}", permanent=False) from None
             with connection:
                 return self._query(connection, window)
         finally:
             engine.dispose()
 
+    def cancel(self) -> None:
+        """Ask the database to stop the statement in flight (from the runner's thread)."""
+        with self._live_lock:
+            if self._live is not None:
+                cancel_statement(self._live)
+
     def _query(self, connection: Connection, window: TimeWindow) -> SourceResult:
         config = self.config
         started = time.monotonic()
+        # The run's deadline, not the config's timeout, is what would stop this statement.
+        run_bound = self.deadline.remaining() < config.timeout_seconds
+        with self._live_lock:
+            self._live = connection.connection.dbapi_connection
         try:
             rows, columns = execute_read_only(
-                connection, config.query, _params(config.query, window), config
+                connection, config.query, _params(config.query, window), config, self.deadline
             )
         except SQLAlchemyError as exc:
+            statement_timeout = "statement timeout" in str(exc)
+            if self.deadline.expired() or (run_bound and statement_timeout):
+                raise SourceCancelled("the query was stopped at the run's deadline") from None
             timed_out = time.monotonic() - started >= config.timeout_seconds * 0.9
-            if timed_out or "statement timeout" in str(exc):
+            if timed_out or statement_timeout:
                 raise SourceError(
                     f"query timed out after {config.timeout_seconds:g}s", permanent=False
                 ) from None
             raise SourceError(f"query failed: {_reason(exc)}", permanent=True) from None
+        finally:
+            with self._live_lock:
+                self._live = None
         truncated = len(rows) > config.max_rows
         rows = rows[: config.max_rows]
         if config.mode is SqlMode.COUNT:
@@ -227,27 +264,32 @@ class SqlSource(Source):
 
 
 def execute_read_only(
-    connection: Connection, sql: str, params: dict[str, Any], config: SqlConfig
+    connection: Connection,
+    sql: str,
+    params: dict[str, Any],
+    config: SqlConfig,
+    deadline: Deadline | None = None,
 ) -> tuple[list[tuple[Any, ...]], list[str]]:
-    """Run ``sql`` in a transaction the database knows is read-only, then roll it back."""
+    """Run ``sql`` in a transaction the database knows is read-only, then roll it back.
+
+    The statement ends by ``config.timeout_seconds`` and by ``deadline`` (the run's).
+    """
     dialect = connection.dialect.name
-    deadline = time.monotonic() + config.timeout_seconds
-    raw = connection.connection.dbapi_connection
-    if dialect == "sqlite" and raw is not None:
-        raw.execute("PRAGMA query_only = ON")
-        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    if dialect == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None:
+            raw.execute("PRAGMA query_only = ON")
     transaction = connection.begin()
     try:
         if dialect == "postgresql":
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-            timeout_ms = int(config.timeout_seconds * 1000)
-            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout_ms}")
-        statement = text(sql)
-        for name in params:
-            statement = statement.bindparams(bindparam(name, type_=DateTime(timezone=True)))
-        result = connection.execute(statement, params)
-        columns = list(result.keys())
-        rows = [tuple(row) for row in result.fetchmany(config.max_rows + 1)]
+        with statement_deadline(connection, deadline or Deadline(), config.timeout_seconds):
+            statement = text(sql)
+            for name in params:
+                statement = statement.bindparams(bindparam(name, type_=DateTime(timezone=True)))
+            result = connection.execute(statement, params)
+            columns = list(result.keys())
+            rows = [tuple(row) for row in result.fetchmany(config.max_rows + 1)]
         return rows, columns
     finally:
         transaction.rollback()

@@ -1,10 +1,11 @@
 """Write a :class:`Plan`: alerts, their events, and deliveries, in the caller's transaction.
 
-Rows are written in bulk (one executemany per table), so a run of 10,000 hits
-costs a handful of statements, not tens of thousands. The partial unique index
-on open alerts backs dedupe: if a concurrent writer opened an alert for a key
-first, the bulk insert fails, the keys are inserted one by one, and a taken key
-is folded into the existing alert instead of making a second one.
+Rows are written in bulk, so a run of 10,000 hits costs a handful of statements,
+not tens of thousands; on Postgres the common run (new alerts, alerts seen again)
+is two statements, see :mod:`insert_pg` and :mod:`seen_pg`. The partial unique
+index on open alerts backs dedupe: ``ON CONFLICT DO NOTHING`` skips a key a
+concurrent writer opened first, and that key is folded into the existing alert
+as an occurrence instead of making a second one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, column, insert, select, text, update, values
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,6 +37,7 @@ from bot.pipeline.dedupe import CHUNK
 from bot.pipeline.insert_pg import SYSTEM, Posts, insert_alerts_pg
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
 from bot.pipeline.renotify import renotify_alert
+from bot.pipeline.seen_pg import apply_seen_pg
 
 log = logging.getLogger(__name__)
 _ALERTS = cast(Table, Alert.__table__)  # Core tables: bulk statements skip the ORM's per-row work
@@ -61,37 +63,11 @@ def apply_plan(
     *,
     thread_replies: bool = True,
 ) -> Applied:
-    applied = Applied()
     channel = search.channel or search.owner  # no channel: the owner hears of it directly
-    # Postgres writes the new alerts' CREATED events and their posts (one each, or the
-    # burst's summary) in the statement that inserts them.
-    together = session.get_bind().dialect.name == "postgresql"
-    posts = Posts(channel, burst_key(run_id) if plan.burst else None) if together else None
-    created, folded = _insert_new(session, search, run_id, plan.new, now, posts)
-    applied.new_ids = [alert_id for alert_id, _ in created]
-    events = []
-    if not together:
-        events = [
-            _event(i, AlertAction.CREATED, now, _created_detail(run_id, n)) for i, n in created
-        ]
-    if channel and created and not together:
-        _posts(session, search, run_id, applied.new_ids, channel, plan.burst, now)
-    seen = [*plan.seen, *folded]
-    still_open: dict[int, str | None] = {}
-    if seen:
-        still_open = _bump(session, seen, now)
-        live = [s for s in seen if s.alert_id in still_open]
-        detail = {"run_id": run_id}
-        events += [
-            _event(
-                s.alert_id, AlertAction.SEEN_AGAIN, now, {**detail, "occurrences": s.occurrences}
-            )
-            for s in live
-        ]
-        applied.updated = len(live)
-        _refresh_messages(session, still_open, run_id, now)
-    if events:  # one statement for every event of the run
-        session.connection().execute(insert(_EVENTS), events)
+    if session.get_bind().dialect.name == "postgresql":
+        applied, seen, still_open = _write_pg(session, search, run_id, plan, channel, now)
+    else:
+        applied, seen, still_open = _write_portable(session, search, run_id, plan, channel, now)
     for item in seen:
         if item.renotify and item.alert_id in still_open:
             renotify_alert(session, search, item, now)
@@ -104,6 +80,49 @@ def apply_plan(
             .values(suppressed_count=Suppression.suppressed_count + count)
         )
     return applied
+
+
+_Written = tuple[Applied, list[SeenAgain], dict[int, str | None]]
+
+
+def _write_pg(
+    session: Session, search: Search, run_id: int, plan: Plan, channel: str | None, now: datetime
+) -> _Written:
+    """Postgres: new alerts with their events and posts in one statement, the seen again in another."""
+    posts = Posts(channel, burst_key(run_id) if plan.burst else None)
+    created, folded = _insert_new(session, search, run_id, plan.new, now, posts)
+    seen = [*plan.seen, *folded]
+    still_open = apply_seen_pg(session, seen, run_id, now) if seen else {}
+    applied = Applied([alert_id for alert_id, _ in created], len(still_open))
+    return applied, seen, still_open
+
+
+def _write_portable(
+    session: Session, search: Search, run_id: int, plan: Plan, channel: str | None, now: datetime
+) -> _Written:
+    """Other databases: a statement per step (SQLite has no round trips to save)."""
+    created, folded = _insert_new(session, search, run_id, plan.new, now, None)
+    applied = Applied([alert_id for alert_id, _ in created])
+    events = [_event(i, AlertAction.CREATED, now, _created_detail(run_id, n)) for i, n in created]
+    if channel and created:
+        _posts(session, search, run_id, applied.new_ids, channel, plan.burst, now)
+    seen = [*plan.seen, *folded]
+    still_open: dict[int, str | None] = {}
+    if seen:
+        still_open = _bump_each(session, seen, now)
+        live = [s for s in seen if s.alert_id in still_open]
+        detail = {"run_id": run_id}
+        events += [
+            _event(
+                s.alert_id, AlertAction.SEEN_AGAIN, now, {**detail, "occurrences": s.occurrences}
+            )
+            for s in live
+        ]
+        applied.updated = len(live)
+        _refresh_messages(session, still_open, run_id, now)
+    if events:  # one statement for every event of the run
+        session.connection().execute(insert(_EVENTS), events)
+    return applied, seen, still_open
 
 
 # ---------------------------------------------------------------- new alerts
@@ -250,31 +269,6 @@ def _event(
 
 
 # ---------------------------------------------------------------- seen again
-
-
-def _bump(session: Session, seen: list[SeenAgain], now: datetime) -> dict[int, str | None]:
-    """Add occurrences in the database (an atomic increment) and return the still-open ones.
-
-    On Postgres one ``UPDATE ... FROM (VALUES ...) RETURNING`` per chunk does the
-    increment, the check that nobody resolved the alert meanwhile, and reads its
-    message channel, in one round trip. SQLite (no round trips to save, and no
-    column list on a VALUES alias) takes an executemany and a select.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return _bump_each(session, seen, now)
-    found: dict[int, str | None] = {}
-    for i in range(0, len(seen), CHUNK):
-        chunk = values(column("alert_id", Integer), column("n", Integer), name="seen_now").data(
-            [(s.alert_id, s.occurrences) for s in seen[i : i + CHUNK]]
-        )
-        statement = (
-            update(_ALERTS)
-            .where(_ALERTS.c.id == chunk.c.alert_id, _ALERTS.c.state != AlertState.RESOLVED)
-            .values(occurrences=_ALERTS.c.occurrences + chunk.c.n, last_seen=now, updated_at=now)
-            .returning(_ALERTS.c.id, _ALERTS.c.channel)
-        )
-        found.update(session.connection().execute(statement).all())
-    return found
 
 
 def _bump_each(session: Session, seen: list[SeenAgain], now: datetime) -> dict[int, str | None]:

@@ -1,0 +1,80 @@
+"""Postgres: the alerts seen again in a run, in one statement (one round trip).
+
+One statement adds each alert's occurrences (an atomic increment, skipped for an
+alert someone resolved meanwhile), writes its SEEN_AGAIN event (detail as
+``apply._event`` builds it) and queues one message update per alert, unless one is
+pending already or the alert has no message to update (rules of
+``apply._refresh_messages``). Used by :mod:`bot.pipeline.apply`; SQLite takes the
+statement-per-step path there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from bot.models import AlertAction, DeliveryKind, DeliveryStatus
+from bot.pipeline.insert_pg import SYSTEM
+from bot.pipeline.plan import SeenAgain
+
+# The ids and counts travel as two array parameters, so the text never changes (psycopg
+# and the server prepare it once) however many alerts a run sees again. The CTEs share
+# one snapshot: ``pending`` sees the deliveries from before this statement, which is
+# what the rules ask (the update this statement queues is not "already pending").
+_SEEN_AGAIN_PG = text(
+    """
+    WITH seen AS (
+        SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:counts AS integer[]))
+            AS seen(alert_id, n)
+    ), bumped AS (
+        UPDATE alerts
+        SET occurrences = alerts.occurrences + seen.n, last_seen = :now, updated_at = :now
+        FROM seen
+        WHERE alerts.id = seen.alert_id AND alerts.state != 'resolved'
+        RETURNING alerts.id, alerts.channel, seen.n
+    ), events AS (
+        INSERT INTO alert_events (alert_id, action, actor, at, detail)
+        SELECT id, :seen_again, :actor, :now,
+               json_build_object('run_id', CAST(:run_id AS integer), 'occurrences', n)
+        FROM bumped
+        ORDER BY id
+    ), pending AS (
+        SELECT DISTINCT d.alert_id, d.kind
+        FROM deliveries d JOIN bumped b ON d.alert_id = b.id
+        WHERE (d.kind = :post AND d.status IN (:pending, :sending))
+           OR (d.kind = :update AND d.status = :pending)
+    ), updates AS (
+        INSERT INTO deliveries (idempotency_key, kind, status, channel, alert_id, payload,
+                                attempts, next_attempt_at, created_at)
+        SELECT 'alert:' || b.id || ':update:run:' || CAST(:run_id AS integer), :update,
+               :pending, coalesce(b.channel, ''), b.id, CAST('{}' AS json), 0, :now, :now
+        FROM bumped b
+        WHERE NOT EXISTS (SELECT 1 FROM pending p WHERE p.alert_id = b.id AND p.kind = :update)
+          AND (coalesce(b.channel, '') != ''
+               OR EXISTS (SELECT 1 FROM pending p WHERE p.alert_id = b.id AND p.kind = :post))
+        ORDER BY b.id
+    )
+    SELECT id, channel FROM bumped
+    """
+)
+
+
+def apply_seen_pg(
+    session: Session, seen: list[SeenAgain], run_id: int, now: datetime
+) -> dict[int, str | None]:
+    """Write the seen-again alerts; return the still-open ones (id -> message channel)."""
+    params = {
+        "ids": [item.alert_id for item in seen],
+        "counts": [item.occurrences for item in seen],
+        "now": now,
+        "run_id": run_id,
+        "seen_again": AlertAction.SEEN_AGAIN.value,
+        "actor": SYSTEM,
+        "post": DeliveryKind.POST.value,
+        "update": DeliveryKind.UPDATE.value,
+        "pending": DeliveryStatus.PENDING.value,
+        "sending": DeliveryStatus.SENDING.value,
+    }
+    return dict(session.connection().execute(_SEEN_AGAIN_PG, params).all())
