@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,3 +83,25 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def autocommit_on_postgres(session: Session, connection: Connection) -> Iterator[bool]:
+    """Postgres: each statement in the block commits on its own; yields whether that is so.
+
+    For reads and single-statement writes, which are consistent and atomic on their
+    own: it saves the BEGIN and COMMIT round trips. ``session`` is bound to
+    ``connection``; the connection is back to transactions when the block ends.
+    Other databases: the block runs in the session's usual transaction.
+    """
+    if connection.dialect.name != "postgresql":
+        yield False
+        return
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        yield True
+        session.commit()  # ends SQLAlchemy's bookkeeping; the statements committed already
+    finally:
+        if session.in_transaction():
+            session.rollback()
+        connection.execution_options(isolation_level=connection.default_isolation_level)

@@ -11,20 +11,25 @@ look-back range ending now (a sliding window).
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.db import autocommit_on_postgres
 from bot.errors import BotError, InvalidInput, NotFound
 from bot.models import RunStatus, Search, SearchRun
-from bot.pipeline import Plan, SearchSpec, apply_plan, decide
+from bot.pipeline import Plan, SearchSpec, SeenAgain, apply_plan, decide
+from bot.pipeline.apply import fold_taken, posts_for
+from bot.pipeline.seen_pg import apply_seen_pg
+from bot.pipeline.write_pg import fits_one_statement, write_run_pg
 from bot.run_failures import record_failure, record_success
+from bot.run_record import mark_written, run_record, store_finished
 from bot.runtime import Runtime
 from bot.searchdef import SearchDefinition, definition_from_search
 from bot.source_call import RunTimeout, run_source
@@ -39,9 +44,7 @@ from searches.base import (
 )
 
 log = logging.getLogger(__name__)
-_RUNS = cast(Table, SearchRun.__table__)  # Core tables: the run's record skips an ORM flush
-_SEARCHES = cast(Table, Search.__table__)
-WORKER_NAME = f"{socket.gethostname()}:{__import__('os').getpid()}"
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -233,17 +236,13 @@ def run_search(
     if run_id is None:
         run_id = start_manual_run(runtime, search_id, scheduled_for or now)
     stats = stats if stats is not None else RunStats()
-    with runtime.sessions() as session:
-        _read_without_transaction(session)
-        ids = {"search_id": search_id, "run_id": run_id}
-        both = session.execute(_SEARCH_AND_RUN, ids).one_or_none()
-        if both is None:
-            raise NotFound(f"no search {search_id} or run {run_id}")
-        search, run = both
+    # One connection for the whole run: one checkout (and one liveness ping), not one
+    # per transaction. No transaction stays open on it while the source runs.
+    with runtime.engine.connect() as connection, runtime.sessions(bind=connection) as session:
+        search, run = _read_search_and_run(session, connection, search_id, run_id)
         if search.deleted_at is not None or (not search.enabled and scheduled_for is not None):
             return _finish_skipped(session, run, now)
         defn = definition_from_search(search)
-        session.commit()  # end the read: no transaction stays open while the source runs
         try:
             kind, window, result = _query(
                 runtime, defn, search_id, search.last_window_end, now, stats
@@ -257,8 +256,9 @@ def run_search(
                 session, search, run, RunStatus.FAILED, describe_error(exc), now, started
             )
         try:
-            _apply(session, runtime, search, run, defn, kind, window, result, now, started)
-            session.commit()
+            _store_results(
+                session, connection, runtime, search, run, defn, kind, window, result, now, started
+            )
         except Exception as exc:
             session.rollback()
             log.exception("search %s: run %s could not store its results", search_id, run_id)
@@ -269,14 +269,17 @@ def run_search(
     return run
 
 
-def _read_without_transaction(session: Session) -> None:
-    """Postgres: the run's one-statement read goes in autocommit, saving a BEGIN and a COMMIT.
-
-    A single SELECT is consistent on its own; the pool restores the connection's
-    isolation level when the commit below hands it back, before the results are written.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+def _read_search_and_run(
+    session: Session, connection: Connection, search_id: int, run_id: int
+) -> tuple[Search, SearchRun]:
+    """The run's one read before its source is called (a lone SELECT: no transaction needed)."""
+    with autocommit_on_postgres(session, connection):
+        ids = {"search_id": search_id, "run_id": run_id}
+        both = session.execute(_SEARCH_AND_RUN, ids).one_or_none()
+    if both is None:
+        raise NotFound(f"no search {search_id} or run {run_id}")
+    search, run = both
+    return search, run
 
 
 def _query(
@@ -301,8 +304,9 @@ def _query(
         stats.source_ms = (time.perf_counter() - source_started) * 1000
 
 
-def _apply(
+def _store_results(
     session: Session,
+    connection: Connection,
     runtime: Runtime,
     search: Search,
     run: SearchRun,
@@ -313,102 +317,51 @@ def _apply(
     now: datetime,
     started: float,
 ) -> None:
-    """Plan and apply in one transaction, with the run's record and the window's advance."""
-    settings = runtime.settings
+    """Plan, write the alerts, record the run and advance the window: all or nothing.
+
+    On Postgres the plan's reads and, for a common run, the whole write are single
+    statements in autocommit (see bot/pipeline/write_pg.py); everything else is one
+    transaction.
+    """
     spec = SearchSpec(search.id, defn)
-    plan = decide(session, spec, result, window, now, burst_threshold=settings.burst_threshold)
-    applied = apply_plan(session, search, run.id, plan, now, thread_replies=settings.thread_replies)
-    elapsed = time.perf_counter() - started
-    finished = {
-        "status": RunStatus.SUCCEEDED,
-        "window_start": window.start,
-        "window_end": covered_until(window, result) if kind == ResultKind.HITS else window.end,
-        "hits": plan.hits,
-        "alerts_new": len(applied.new_ids),
-        "alerts_updated": applied.updated,
-        "suppressed": plan.suppressed,
-        "error": _notes(result, plan),
-        "duration_ms": int(elapsed * 1000),
-        "finished_at": now + timedelta(seconds=elapsed),
-    }
-    _store_finished(session, search, run, finished, advance=kind == ResultKind.HITS)
-    record_success(session, search, run)
-
-
-def _store_finished(
-    session: Session, search: Search, run: SearchRun, finished: dict[str, Any], *, advance: bool
-) -> None:
-    """Write the run's record and, for hit searches, the window's advance: one statement.
-
-    Core statements, not an ORM flush; the run object takes the written values as
-    its committed state. On Postgres the search's update rides along as a CTE.
-    """
-    params = {f"f_{name}": value for name, value in finished.items()}
-    params.update(f_run_id=run.id, f_search_id=search.id)
-    connection = session.connection()
-    together = advance and session.get_bind().dialect.name == "postgresql"
-    connection.execute(_FINISH_AND_ADVANCE if together else _FINISH_RUN, params)
-    if advance and not together:
-        connection.execute(_ADVANCE, params)
-    for name, value in finished.items():
-        set_committed_value(run, name, value)
-
-
-_FINISHED = (
-    "status",
-    "window_start",
-    "window_end",
-    "hits",
-    "alerts_new",
-    "alerts_updated",
-    "suppressed",
-    "error",
-    "duration_ms",
-    "finished_at",
-)
-# Built once (bound per run). Only scheduling columns of the search: a definition edited
-# meanwhile is not overwritten, and updated_at stays (the advance is not an edit).
-_FINISH_RUN = (
-    update(_RUNS)
-    .where(_RUNS.c.id == bindparam("f_run_id"))
-    .values({name: bindparam(f"f_{name}", type_=_RUNS.c[name].type) for name in _FINISHED})
-)
-_ADVANCE = (
-    update(_SEARCHES)
-    .where(_SEARCHES.c.id == bindparam("f_search_id"))
-    .values(
-        last_window_end=bindparam("f_window_end", type_=_SEARCHES.c.last_window_end.type),
-        updated_at=_SEARCHES.c.updated_at,
+    threshold = runtime.settings.burst_threshold
+    advance = kind == ResultKind.HITS
+    with autocommit_on_postgres(session, connection) as postgres:
+        plan = decide(session, spec, result, window, now, burst_threshold=threshold)
+        if postgres and fits_one_statement(plan, search):
+            elapsed = time.perf_counter() - started
+            record = run_record(window, result, plan, advance=advance, now=now, elapsed=elapsed)
+            posts = posts_for(search, plan, run.id)
+            created, still_open = write_run_pg(
+                session, search, run.id, plan, now, posts, record, advance=advance
+            )
+            counts = {"alerts_new": len(created), "alerts_updated": len(still_open)}
+            mark_written(run, {"status": RunStatus.SUCCEEDED, **record, **counts})
+            taken = fold_taken(session, search, plan.new, created)
+        else:
+            taken = None
+    if taken is not None:
+        if taken:  # a concurrent writer opened some keys: they become occurrences
+            _fold_into_run(session, run, taken, now)
+        return
+    applied = apply_plan(
+        session, search, run.id, plan, now, thread_replies=runtime.settings.thread_replies
     )
-)
-_FINISH_AND_ADVANCE = _FINISH_RUN.add_cte(_ADVANCE.returning(_SEARCHES.c.id).cte("advanced"))
+    elapsed = time.perf_counter() - started
+    record = run_record(window, result, plan, advance=advance, now=now, elapsed=elapsed)
+    record.update(alerts_new=len(applied.new_ids), alerts_updated=applied.updated)
+    store_finished(session, search, run, record, advance=advance)
+    record_success(session, search, run)
+    session.commit()
 
 
-def covered_until(window: TimeWindow, result: SourceResult) -> datetime:
-    """Where the next window starts: the window's end, unless a size cap cut the hits.
-
-    Sources return hits oldest first; when the cap cut them, the documents after
-    the newest one returned were not seen, so the next run starts at that
-    timestamp instead of losing them (a document at exactly that instant may be
-    seen twice; dedupe folds it into its alert).
-    """
-    if not result.truncated:
-        return window.end
-    stamps = [hit.timestamp for hit in result.hits if hit.timestamp is not None]
-    newest = max(stamps, default=None)
-    if newest is None or newest <= window.start:
-        return window.end  # nothing to resume from: no progress is possible otherwise
-    return min(newest, window.end)
-
-
-def _notes(result: SourceResult, plan: Plan | None = None) -> str | None:
-    """What a successful run should still tell its owner (kept in the run's error column)."""
-    notes = list(getattr(result, "warnings", []) or [])
-    if result.truncated:
-        notes.insert(0, "results truncated by the source's size cap; the next run continues")
-    problems = dict.fromkeys(n.template_error for n in plan.new if n.template_error) if plan else {}
-    notes += [f"template: {problem}" for problem in list(problems)[:3]]  # distinct, the first few
-    return "; ".join(notes)[:4000] or None
+def _fold_into_run(session: Session, run: SearchRun, taken: list[SeenAgain], now: datetime) -> None:
+    """Add the taken keys' occurrences to their alerts and count them on the run, together."""
+    still_open = apply_seen_pg(session, taken, run.id, now)
+    updated = run.alerts_updated + len(still_open)
+    session.execute(update(SearchRun).where(SearchRun.id == run.id).values(alerts_updated=updated))
+    session.commit()
+    mark_written(run, {"alerts_updated": updated})
 
 
 def _finish(run: SearchRun, now: datetime, started: float) -> None:

@@ -4,7 +4,8 @@ For example "more than 20 alerts from one search within an hour": ``mode: terms`
 ``group_by: [search]``, ``min_doc_count: 21`` over a one-hour look-back. Alerts are
 counted by when they were created, in [start, end). Filters: ``searches`` (names or
 ids), ``states``, ``priorities``. The search's own alerts are left out unless
-``include_self`` is set, so a meta-search cannot feed on itself.
+``include_self`` is set, so a meta-search cannot feed on itself. The queries end by the
+run's deadline (a Postgres ``statement_timeout``, an SQLite progress handler).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from searches.base import (
     TimeWindow,
 )
 from searches.common import ConfigReader, Mode
+from searches.db_deadline import statement_deadline
 
 MAX_HITS = 10_000
 E = TypeVar("E", bound=enum.Enum)
@@ -108,7 +110,10 @@ class AlertsSource(Source):
     def run(self, window: TimeWindow) -> SourceResult:
         if self.context.engine is None:
             raise SourceError("the alerts source needs 411's database", permanent=True)
-        with Session(self.context.engine) as session:
+        with (
+            Session(self.context.engine) as session,
+            statement_deadline(session.connection(), self.deadline),
+        ):
             if self.config.mode is Mode.COUNT:
                 query = self._filtered(select(func.count(Alert.id)), window)
                 return SourceResult(ResultKind.COUNT, count=int(session.scalar(query) or 0))

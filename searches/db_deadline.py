@@ -22,6 +22,7 @@ from searches.base import Deadline
 
 log = logging.getLogger(__name__)
 CANCEL_WAIT_SECONDS = 1.0  # how long a cancel request may wait for the server to take it
+LIBPQ = ("psycopg", "psycopg2")  # drivers taking libpq's connect_timeout
 
 
 @contextmanager
@@ -79,7 +80,8 @@ def connect_timeout_args(url: str, seconds: float) -> dict[str, Any]:
         parsed = make_url(normalise_url(url))
     except (ArgumentError, ValueError):
         return {}
-    if parsed.get_backend_name() != "postgresql" or not math.isfinite(seconds):
+    libpq = parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in LIBPQ
+    if not libpq or not math.isfinite(seconds):
         return {}
     limit = max(2, math.ceil(seconds))
     given = parsed.query.get("connect_timeout")

@@ -34,6 +34,7 @@ from searches.base import (
     TimeWindow,
 )
 from searches.common import ConfigReader, field_values, parse_time
+from searches.db_deadline import statement_deadline
 
 TOKEN_PREFIX = "411p_"
 HASH_PREFIX = "sha256:"
@@ -156,7 +157,7 @@ class PushSource(Source):
             .order_by(PushEvent.received_at, PushEvent.id)
             .limit(self.config.max_hits + 1)
         )
-        with Session(engine) as session:
+        with Session(engine) as session, statement_deadline(session.connection(), self.deadline):
             events = list(session.scalars(query))
         hits = [self._hit(event) for event in events[: self.config.max_hits]]
         return SourceResult(ResultKind.HITS, hits=hits, truncated=len(events) > len(hits))

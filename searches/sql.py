@@ -31,7 +31,6 @@ from __future__ import annotations
 import enum
 import math
 import re
-import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -177,17 +176,18 @@ class SqlSource(Source):
     description = "a read-only SQL query; rows become hits"
     config: SqlConfig
 
+    def __init__(self, config: SqlConfig, context: SourceContext):
+        super().__init__(config, context)
+        # The DBAPI connection while a statement runs, for cancel() from another thread
+        # (a plain attribute: reading and writing a reference is atomic).
+        self._live: Any = None
+
     @classmethod
     def parse_config(cls, raw: Mapping[str, Any]) -> SqlConfig:
         return parse_sql_config(raw)
 
     def result_kind(self) -> ResultKind:
         return ResultKind.COUNT if self.config.mode is SqlMode.COUNT else ResultKind.HITS
-
-    def __init__(self, config: SqlConfig, context: SourceContext):
-        super().__init__(config, context)
-        self._live: Any = None  # the DBAPI connection while a statement runs, for cancel()
-        self._live_lock = threading.Lock()
 
     def run(self, window: TimeWindow) -> SourceResult:
         problem = check_read_only(self.config.query)  # again: the config may not be parsed
@@ -216,17 +216,16 @@ class SqlSource(Source):
 
     def cancel(self) -> None:
         """Ask the database to stop the statement in flight (from the runner's thread)."""
-        with self._live_lock:
-            if self._live is not None:
-                cancel_statement(self._live)
+        live = self._live
+        if live is not None:
+            cancel_statement(live)
 
     def _query(self, connection: Connection, window: TimeWindow) -> SourceResult:
         config = self.config
         started = time.monotonic()
         # The run's deadline, not the config's timeout, is what would stop this statement.
         run_bound = self.deadline.remaining() < config.timeout_seconds
-        with self._live_lock:
-            self._live = connection.connection.dbapi_connection
+        self._live = connection.connection.dbapi_connection
         try:
             rows, columns = execute_read_only(
                 connection, config.query, _params(config.query, window), config, self.deadline
@@ -242,8 +241,7 @@ class SqlSource(Source):
                 ) from None
             raise SourceError(f"query failed: {_reason(exc)}", permanent=True) from None
         finally:
-            with self._live_lock:
-                self._live = None
+            self._live = None
         truncated = len(rows) > config.max_rows
         rows = rows[: config.max_rows]
         if config.mode is SqlMode.COUNT:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -63,7 +64,7 @@ def apply_plan(
     *,
     thread_replies: bool = True,
 ) -> Applied:
-    channel = search.channel or search.owner  # no channel: the owner hears of it directly
+    channel = message_channel(search)
     if session.get_bind().dialect.name == "postgresql":
         applied, seen, still_open = _write_pg(session, search, run_id, plan, channel, now)
     else:
@@ -82,6 +83,16 @@ def apply_plan(
     return applied
 
 
+def message_channel(search: Search) -> str | None:
+    """Where the search's alerts are posted; no channel: the owner hears of them directly."""
+    return search.channel or search.owner
+
+
+def posts_for(search: Search, plan: Plan, run_id: int) -> Posts:
+    """The new alerts' posts: one each, or the burst's summary."""
+    return Posts(message_channel(search), burst_key(run_id) if plan.burst else None)
+
+
 _Written = tuple[Applied, list[SeenAgain], dict[int, str | None]]
 
 
@@ -89,8 +100,9 @@ def _write_pg(
     session: Session, search: Search, run_id: int, plan: Plan, channel: str | None, now: datetime
 ) -> _Written:
     """Postgres: new alerts with their events and posts in one statement, the seen again in another."""
-    posts = Posts(channel, burst_key(run_id) if plan.burst else None)
-    created, folded = _insert_new(session, search, run_id, plan.new, now, posts)
+    created, folded = _insert_new(
+        session, search, run_id, plan.new, now, posts_for(search, plan, run_id)
+    )
     seen = [*plan.seen, *folded]
     still_open = apply_seen_pg(session, seen, run_id, now) if seen else {}
     applied = Applied([alert_id for alert_id, _ in created], len(still_open))
@@ -150,26 +162,36 @@ def _insert_new(
         inserted = dict(session.connection().execute(_insert_alerts(session), rows).all())
     by_key = {item.key: item for item in items}
     created = [(inserted[key], item) for key, item in by_key.items() if key in inserted]
-    taken = [key for key in by_key if key not in inserted]
+    return created, fold_taken(session, search, items, inserted)
+
+
+def fold_taken(
+    session: Session, search: Search, items: list[NewAlert], inserted: Mapping[str, int]
+) -> list[SeenAgain]:
+    """The new alerts whose keys were not inserted, as occurrences of the alert holding the key.
+
+    A key is taken when a concurrent writer opened an alert for it after this run
+    read the open alerts; ``ON CONFLICT DO NOTHING`` skipped it.
+    """
+    taken = [item for item in items if item.key not in inserted]
     if not taken:
-        return created, []
+        return []
     log.info("search %s: a concurrent writer opened %d keys; folding them", search.id, len(taken))
     existing = dict(
         session.execute(
             select(Alert.dedupe_key, Alert.id).where(
                 Alert.search_id == search.id,
-                Alert.dedupe_key.in_(taken),
+                Alert.dedupe_key.in_([item.key for item in taken]),
                 Alert.state != AlertState.RESOLVED,
             )
         ).all()
     )
-    folded = []
-    for key in taken:
-        if key not in existing:  # resolved again already: rare enough to leave to the next run
-            continue
-        item = by_key[key]
-        folded.append(SeenAgain(existing[key], key, item.occurrences, item.fields))
-    return created, folded
+    # A key resolved again already: rare enough to leave to the next run.
+    return [
+        SeenAgain(existing[item.key], item.key, item.occurrences, item.fields)
+        for item in taken
+        if item.key in existing
+    ]
 
 
 def _insert_alerts(session: Session) -> Any:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from bot.models import Alert, AlertState
@@ -52,13 +53,19 @@ def open_alert_timing() -> tuple[Any, ...]:
     )
 
 
-def open_alert_filter() -> tuple[Any, ...]:
-    """The search's open alerts among the keys bound as ``search_id`` and ``keys``."""
-    return (
-        Alert.search_id == bindparam("search_id"),
-        Alert.state != AlertState.RESOLVED,
-        Alert.dedupe_key.in_(bindparam("keys", expanding=True)),
+def open_alert_filter(*, keys_as_array: bool = False) -> tuple[Any, ...]:
+    """The search's open alerts among the keys bound as ``search_id`` and ``keys``.
+
+    ``keys_as_array`` (Postgres): the keys travel as one array parameter, so the
+    statement's text is the same for any number of keys (prepared once, no chunks),
+    where an expanding ``IN`` renders one placeholder per key.
+    """
+    wanted = (
+        Alert.dedupe_key == any_(bindparam("keys", type_=postgresql.ARRAY(String)))
+        if keys_as_array
+        else Alert.dedupe_key.in_(bindparam("keys", expanding=True))
     )
+    return (Alert.search_id == bindparam("search_id"), Alert.state != AlertState.RESOLVED, wanted)
 
 
 # Built once (bound per run): a busy search runs this every minute.

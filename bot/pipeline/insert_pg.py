@@ -9,6 +9,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -31,10 +32,10 @@ class Posts:
 # (psycopg and the server cache and prepare it) however many alerts a run opens. The
 # same round trip writes each inserted alert's CREATED event (detail as apply._created_detail
 # builds it) and, given a channel, its post or the burst's summary post (as apply._posts
-# builds them), in alert id order.
-_INSERT_ALERTS_PG = text(
-    """
-    WITH r AS (
+# builds them), in alert id order. The CTEs (``a`` holds the inserted alerts) are shared with
+# :mod:`write_pg`, which adds the rest of a run's write to the same statement.
+NEW_ALERT_CTES = """
+    r AS (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))
             AS r(dedupe_key text, title text, body text, content jsonb, link text,
                  occurrences int, template_error text)
@@ -78,9 +79,8 @@ _INSERT_ALERTS_PG = text(
         WHERE CAST(:channel AS text) IS NOT NULL AND CAST(:burst_key AS text) IS NOT NULL
         HAVING count(*) > 0
     )
-    SELECT dedupe_key, id FROM a
-    """
-)
+"""
+_INSERT_ALERTS_PG = text(f"WITH {NEW_ALERT_CTES} SELECT dedupe_key, id FROM a")
 
 
 # Postgres text and jsonb cannot hold NUL; log lines sometimes do. It becomes U+FFFD.
@@ -95,6 +95,14 @@ def insert_alerts_pg(
     now: datetime,
     posts: Posts,
 ) -> dict[str, int]:
+    params = new_alert_params(search, run_id, items, now, posts)
+    return dict(session.connection().execute(_INSERT_ALERTS_PG, params).all())
+
+
+def new_alert_params(
+    search: Search, run_id: int, items: list[NewAlert], now: datetime, posts: Posts
+) -> dict[str, Any]:
+    """The parameters of :data:`NEW_ALERT_CTES`."""
     rows = [
         {
             "dedupe_key": item.key,
@@ -107,7 +115,7 @@ def insert_alerts_pg(
         }
         for item in items
     ]
-    params = {
+    return {
         "search_id": search.id,
         "priority": search.priority.value,
         "now": now,
@@ -120,4 +128,3 @@ def insert_alerts_pg(
         "pending": DeliveryStatus.PENDING.value,
         "rows": _NUL_ESCAPE.sub(r"\1\\ufffd", json.dumps(rows, default=str)),
     }
-    return dict(session.connection().execute(_INSERT_ALERTS_PG, params).all())

@@ -11,6 +11,7 @@ statement-per-step path there.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -22,10 +23,10 @@ from bot.pipeline.plan import SeenAgain
 # The ids and counts travel as two array parameters, so the text never changes (psycopg
 # and the server prepare it once) however many alerts a run sees again. The CTEs share
 # one snapshot: ``pending`` sees the deliveries from before this statement, which is
-# what the rules ask (the update this statement queues is not "already pending").
-_SEEN_AGAIN_PG = text(
-    """
-    WITH seen AS (
+# what the rules ask (the update this statement queues is not "already pending"). The
+# CTEs (``bumped`` holds the alerts still open) are shared with :mod:`write_pg`.
+SEEN_AGAIN_CTES = """
+    seen AS (
         SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:counts AS integer[]))
             AS seen(alert_id, n)
     ), bumped AS (
@@ -34,7 +35,7 @@ _SEEN_AGAIN_PG = text(
         FROM seen
         WHERE alerts.id = seen.alert_id AND alerts.state != 'resolved'
         RETURNING alerts.id, alerts.channel, seen.n
-    ), events AS (
+    ), seen_events AS (
         INSERT INTO alert_events (alert_id, action, actor, at, detail)
         SELECT id, :seen_again, :actor, :now,
                json_build_object('run_id', CAST(:run_id AS integer), 'occurrences', n)
@@ -56,16 +57,21 @@ _SEEN_AGAIN_PG = text(
                OR EXISTS (SELECT 1 FROM pending p WHERE p.alert_id = b.id AND p.kind = :post))
         ORDER BY b.id
     )
-    SELECT id, channel FROM bumped
-    """
-)
+"""
+_SEEN_AGAIN_PG = text(f"WITH {SEEN_AGAIN_CTES} SELECT id, channel FROM bumped")
 
 
 def apply_seen_pg(
     session: Session, seen: list[SeenAgain], run_id: int, now: datetime
 ) -> dict[int, str | None]:
     """Write the seen-again alerts; return the still-open ones (id -> message channel)."""
-    params = {
+    params = seen_again_params(seen, run_id, now)
+    return dict(session.connection().execute(_SEEN_AGAIN_PG, params).all())
+
+
+def seen_again_params(seen: list[SeenAgain], run_id: int, now: datetime) -> dict[str, Any]:
+    """The parameters of :data:`SEEN_AGAIN_CTES`."""
+    return {
         "ids": [item.alert_id for item in seen],
         "counts": [item.occurrences for item in seen],
         "now": now,
@@ -77,4 +83,3 @@ def apply_seen_pg(
         "pending": DeliveryStatus.PENDING.value,
         "sending": DeliveryStatus.SENDING.value,
     }
-    return dict(session.connection().execute(_SEEN_AGAIN_PG, params).all())

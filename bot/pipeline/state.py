@@ -2,8 +2,8 @@
 
 Rules 3 and 4 need both; read separately they cost two statements a run. One
 UNION ALL of the two (the alerts' columns null on suppression rows and the
-reverse) gives the same rows. Many keys (more than one IN chunk) take the two
-separate reads instead.
+reverse) gives the same rows. Postgres binds the keys as one array; elsewhere
+many keys (more than one IN chunk) take the two separate reads instead.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bot.pipeline.dedupe import CHUNK, open_alert_filter, open_alert_timing, ope
 from bot.pipeline.suppress import active_suppressions, live_suppression, suppression_scope
 
 
-def _build() -> Any:
+def _build(*, keys_as_array: bool) -> Any:
     suppressions = select(
         literal("s").label("kind"),
         Suppression.id,
@@ -34,13 +34,15 @@ def _build() -> Any:
     ).where(suppression_scope(), live_suppression())
     alerts = select(
         literal("a"), Alert.id, Alert.dedupe_key, cast(null(), JSON), *open_alert_timing()
-    ).where(*open_alert_filter())
+    ).where(*open_alert_filter(keys_as_array=keys_as_array))
     both = union_all(suppressions, alerts).subquery("state")
     # Suppressions in id order (the first match wins), as active_suppressions returns them.
     return select(both).order_by(both.c.kind.desc(), both.c.id)
 
 
-_STATE = _build()  # built once, bound per run
+# Built once, bound per run. Postgres binds the keys as one array: any number, one trip.
+_STATE = _build(keys_as_array=False)
+_STATE_PG = _build(keys_as_array=True)
 
 
 def read_state(
@@ -48,12 +50,15 @@ def read_state(
 ) -> tuple[list[Any], dict[str, Any]]:
     """(active suppressions, open alerts by key) for a saved search's run with these keys."""
     wanted = list(dict.fromkeys(keys))
-    if search_id is None or not wanted or len(wanted) > CHUNK:
+    if not wanted:
+        return [], {}  # nothing fired: no suppression or alert to look up
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if search_id is None or (len(wanted) > CHUNK and not postgres):
         return active_suppressions(session, search_id, now), open_alerts(session, search_id, wanted)
     params = {"search_id": search_id, "now": now, "keys": wanted}
     suppressions: list[Any] = []
     alerts: dict[str, Any] = {}
-    for row in session.connection().execute(_STATE, params):
+    for row in session.connection().execute(_STATE_PG if postgres else _STATE, params):
         if row.kind == "s":
             suppressions.append(row)
         else:

@@ -136,3 +136,32 @@ def test_an_alert_resolved_between_plan_and_write_is_not_bumped_or_updated(
             )
         ).all()
         assert updates == [ids["post_pending"]]
+
+
+def test_a_key_opened_between_plan_and_write_of_a_run_becomes_an_occurrence(
+    runtime, dataset, make_search, monkeypatch
+):
+    """A concurrent writer opens a key after the run read the open alerts: no second alert."""
+    import bot.runner
+
+    name, data = dataset
+    data.hits = [hit("1", 5, user="bob"), hit("2", 4, user="eve")]
+    search_id = make_search(name, key_fields=["user"])
+    decide_first = bot.runner.decide
+
+    def decide_then_race(*args, **kwargs):
+        plan = decide_first(*args, **kwargs)
+        with runtime.sessions.begin() as other:
+            other.add(Alert(search_id=search_id, dedupe_key="user=bob", title="theirs"))
+        return plan
+
+    monkeypatch.setattr(bot.runner, "decide", decide_then_race)
+    run = run_search(runtime, search_id, now=T0)
+    with runtime.sessions() as session:
+        alerts = session.scalars(select(Alert).where(Alert.search_id == search_id)).all()
+        stored = session.get(type(run), run.id)
+        assert stored is not None
+        assert (stored.alerts_new, stored.alerts_updated) == (1, 1)
+    assert (run.alerts_new, run.alerts_updated) == (1, 1)
+    by_key = {a.dedupe_key: (a.title, a.occurrences) for a in alerts}
+    assert by_key == {"user=bob": ("theirs", 2), "user=eve": ("eve", 1)}
