@@ -1,9 +1,10 @@
 """Due runs: created once per fire time, claimed by exactly one worker, never two of one search.
 
 Creation relies on the unique (search_id, scheduled_for): a double fire inserts
-nothing the second time. Claims lock the run row (``SKIP LOCKED``) and then the
-search row, so two workers can never start runs of the same search; on SQLite
-one process claims with conditional UPDATEs.
+nothing the second time. On Postgres a claim is one statement that locks the run
+rows and then the search rows (``SKIP LOCKED``), so two workers can never start
+runs of the same search; manual runs lock the search row too. On SQLite one
+process claims with conditional UPDATEs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, exists, select, update
+from sqlalchemy import Integer, Table, exists, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.models import RunStatus, Search, SearchRun
+from bot.models.base import UTCDateTime
 
 log = logging.getLogger(__name__)
 STALE_GRACE = timedelta(minutes=2)  # beyond a run's own timeout, before it counts as orphaned
@@ -45,10 +47,76 @@ def create_due_run(session: Session, search_id: int, scheduled_for: datetime) ->
     return session.connection().execute(statement).first() is not None
 
 
+# Postgres: the claim in one statement (see claim_runs): candidates locked (SKIP LOCKED),
+# the newest due run per search, its search row locked (SKIP LOCKED: another worker is
+# claiming it), then started, and the same search's older due runs marked covered.
+_CLAIM_PG = text(
+    """
+    WITH candidate AS (
+        SELECT r.id, r.search_id, r.scheduled_for
+        FROM search_runs r
+        WHERE r.status = :pending AND r.scheduled_for <= :now
+          AND NOT EXISTS (SELECT 1 FROM search_runs running
+                          WHERE running.search_id = r.search_id AND running.status = :running)
+        ORDER BY r.scheduled_for DESC
+        LIMIT :scan
+        FOR UPDATE OF r SKIP LOCKED
+    ), newest AS (
+        SELECT DISTINCT ON (search_id) id, search_id, scheduled_for
+        FROM candidate
+        ORDER BY search_id, scheduled_for DESC
+    ), chosen AS (
+        SELECT n.id, n.search_id, n.scheduled_for
+        FROM newest n JOIN searches s ON s.id = n.search_id
+        ORDER BY n.scheduled_for DESC
+        LIMIT :limit
+        FOR UPDATE OF s SKIP LOCKED
+    ), started AS (
+        UPDATE search_runs SET status = :running, started_at = :now, worker = :worker
+        FROM chosen
+        WHERE search_runs.id = chosen.id
+        RETURNING search_runs.id, search_runs.search_id, search_runs.scheduled_for
+    ), covered AS (
+        UPDATE search_runs
+        SET status = :skipped, finished_at = :now, error = :covered_error
+        WHERE search_id IN (SELECT search_id FROM chosen)
+          AND status = :pending AND scheduled_for <= :now
+          AND id NOT IN (SELECT id FROM chosen)
+    )
+    SELECT id, search_id, scheduled_for FROM started ORDER BY scheduled_for DESC, id
+    """
+).columns(id=Integer, search_id=Integer, scheduled_for=UTCDateTime)
+COVERED_ERROR = "covered by a later run"
+
+
 def claim_runs(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
-    """Claim up to ``limit`` due runs, at most one per search, none of a search already running."""
+    """Claim up to ``limit`` due runs, at most one per search, none of a search already running.
+
+    Postgres claims in one statement; SQLite (one process) with a few.
+    """
     if limit <= 0:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        return _claim_pg(session, worker, now, limit)
+    return _claim_one_process(session, worker, now, limit)
+
+
+def _claim_pg(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
+    params = {
+        "now": now,
+        "worker": worker,
+        "limit": limit,
+        "scan": limit * 4,  # due runs looked at: older runs of one search share the scan
+        "pending": RunStatus.PENDING.value,
+        "running": RunStatus.RUNNING.value,
+        "skipped": RunStatus.SKIPPED.value,
+        "covered_error": COVERED_ERROR,
+    }
+    rows = session.connection().execute(_CLAIM_PG, params)
+    return [Claimed(run_id, search_id, at) for run_id, search_id, at in rows]
+
+
+def _claim_one_process(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
     running = _RUNNING
     candidates = session.execute(
         select(SearchRun.id, SearchRun.search_id, SearchRun.scheduled_for)
@@ -61,38 +129,26 @@ def claim_runs(session: Session, worker: str, now: datetime, limit: int) -> list
         )
         .order_by(SearchRun.scheduled_for.desc())  # newest first: it covers the older ones
         .limit(limit * 4)
-        .with_for_update(skip_locked=True)
     ).all()
-    shared = session.get_bind().dialect.name == "postgresql"
     claimed: list[Claimed] = []
     for run_id, search_id, scheduled_for in candidates:
         if len(claimed) >= limit or any(c.search_id == search_id for c in claimed):
             continue
-        if _start(session, run_id, search_id, worker, now, lock_search=shared):
+        if _start(session, run_id, search_id, worker, now):
             claimed.append(Claimed(run_id, search_id, scheduled_for))
     if claimed:
         _coalesce_older(session, claimed, now)
     return claimed
 
 
-def _start(
-    session: Session, run_id: int, search_id: int, worker: str, now: datetime, *, lock_search: bool
-) -> bool:
-    """PENDING -> RUNNING, only if no run of the search is running (checked in the same statement).
-
-    Postgres also locks the search row in that statement (``SKIP LOCKED``): claims (and
-    manual runs) of one search take turns, and a search another worker is claiming for
-    right now is skipped.
-    """
+def _start(session: Session, run_id: int, search_id: int, worker: str, now: datetime) -> bool:
+    """PENDING -> RUNNING, only if no run of the search is running (checked in the same statement)."""
     running = _RUNNING
     conditions = [
         SearchRun.id == run_id,
         SearchRun.status == RunStatus.PENDING,
         ~exists().where(running.search_id == search_id, running.status == RunStatus.RUNNING),
     ]
-    if lock_search:
-        locked = select(Search.id).where(Search.id == search_id).with_for_update(skip_locked=True)
-        conditions.append(locked.exists())
     started = session.execute(
         update(SearchRun)
         .where(*conditions)
@@ -112,7 +168,7 @@ def _coalesce_older(session: Session, claimed: list[Claimed], now: datetime) -> 
             SearchRun.scheduled_for <= now,
             SearchRun.id.not_in([c.run_id for c in claimed]),
         )
-        .values(status=RunStatus.SKIPPED, finished_at=now, error="covered by a later run")
+        .values(status=RunStatus.SKIPPED, finished_at=now, error=COVERED_ERROR)
         .execution_options(synchronize_session=False)
     )
 

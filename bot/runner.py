@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import autocommit_on_postgres
@@ -205,7 +206,10 @@ def start_manual_run(runtime: Runtime, search_id: int, now: datetime) -> int:
             worker=WORKER_NAME,
         )
         session.add(run)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # a worker's claim won the race (one running run per search)
+            raise InvalidInput(f"search {search.name!r} is running already") from None
         return run.id
 
 

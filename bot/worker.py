@@ -16,6 +16,8 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from bot.claims import Claimed, claim_runs, recover_stale
 from bot.lease import Lease
 from bot.pipeline.snooze_expiry import expire_snoozes
@@ -132,6 +134,10 @@ class Worker:
             self._wake.clear()
             try:
                 self._claim_step()
+            except IntegrityError:
+                # Another worker started a run of the same search in the same instant; the
+                # database refused the second (one running run per search). Claim again.
+                log.info("a claim raced another worker's; claiming again")
             except Exception:
                 log.exception("claiming runs failed; retrying")
                 self._stop.wait(self.poll_interval)

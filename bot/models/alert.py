@@ -70,6 +70,13 @@ class Alert(Base):
             postgresql_where=text("state != 'resolved'"),
         ),
         Index("ix_alerts_state_created_at", "state", "created_at"),
+        # The snoozes that ended, found without scanning every open alert.
+        Index(
+            "ix_alerts_snoozed_until",
+            "snoozed_until",
+            sqlite_where=text("snoozed_until IS NOT NULL"),
+            postgresql_where=text("snoozed_until IS NOT NULL"),
+        ),
         Index("ix_alerts_search_id_created_at", "search_id", "created_at"),
         Index("ix_alerts_assignee_state", "assignee", "state"),
         Index("ix_alerts_resolved_at", "resolved_at"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.models.base import Base, enum_column, utcnow
@@ -114,4 +114,12 @@ class SearchRun(Base):
         UniqueConstraint("search_id", "scheduled_for"),
         Index("ix_search_runs_status_scheduled_for", "status", "scheduled_for"),
         Index("ix_search_runs_search_id_started_at", "search_id", "started_at"),
+        # Runs of one search never overlap: the database refuses a second running run.
+        Index(
+            "uq_search_runs_one_running",
+            "search_id",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
     )
