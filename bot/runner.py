@@ -332,9 +332,11 @@ def _store_results(
     advance = kind == ResultKind.HITS
     with autocommit_on_postgres(session, connection) as postgres:
         plan = decide(session, spec, result, window, now, burst_threshold=threshold)
-        if postgres and fits_one_statement(plan, search):
-            elapsed = time.perf_counter() - started
-            record = run_record(window, result, plan, advance=advance, now=now, elapsed=elapsed)
+        one_statement = postgres and fits_one_statement(plan, search)
+        if one_statement:
+            record = run_record(
+                window, result, plan, advance=advance, now=now, elapsed=_since(started)
+            )
             posts = posts_for(search, plan, run.id)
             created, still_open = write_run_pg(
                 session, search, run.id, plan, now, posts, record, advance=advance
@@ -342,21 +344,22 @@ def _store_results(
             counts = {"alerts_new": len(created), "alerts_updated": len(still_open)}
             mark_written(run, {"status": RunStatus.SUCCEEDED, **record, **counts})
             taken = fold_taken(session, search, plan.new, created)
-        else:
-            taken = None
-    if taken is not None:
-        if taken:  # a concurrent writer opened some keys: they become occurrences
+    if one_statement:
+        if taken:  # a concurrent writer opened some of the keys: they become occurrences
             _fold_into_run(session, run, taken, now)
         return
     applied = apply_plan(
         session, search, run.id, plan, now, thread_replies=runtime.settings.thread_replies
     )
-    elapsed = time.perf_counter() - started
-    record = run_record(window, result, plan, advance=advance, now=now, elapsed=elapsed)
+    record = run_record(window, result, plan, advance=advance, now=now, elapsed=_since(started))
     record.update(alerts_new=len(applied.new_ids), alerts_updated=applied.updated)
     store_finished(session, search, run, record, advance=advance)
     record_success(session, search, run)
     session.commit()
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
 
 
 def _fold_into_run(session: Session, run: SearchRun, taken: list[SeenAgain], now: datetime) -> None:

@@ -162,7 +162,7 @@ class FileSource(Source):
 
     def _documents(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         required, check = self.required, self.deadline.check
-        line_number = 0
+        first = 1  # the number of the block's first line
         try:
             with _open(path) as stream:
                 # Blocks of ~256 KiB: the run's deadline is checked once per block, which
@@ -170,7 +170,7 @@ class FileSource(Source):
                 while block := stream.readlines(BLOCK_BYTES):
                     check()
                     self.lines_read += len(block)
-                    for line_number, line in enumerate(block, line_number + 1):
+                    for line_number, line in enumerate(block, first):
                         if required:
                             lowered = line.lower()
                             if not all(word in lowered for word in required):
@@ -186,6 +186,7 @@ class FileSource(Source):
                             yield line_number, document
                         else:
                             self.malformed_lines += 1
+                    first += len(block)
         except OSError as exc:
             raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
 

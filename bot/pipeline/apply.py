@@ -64,11 +64,10 @@ def apply_plan(
     *,
     thread_replies: bool = True,
 ) -> Applied:
-    channel = message_channel(search)
     if session.get_bind().dialect.name == "postgresql":
-        applied, seen, still_open = _write_pg(session, search, run_id, plan, channel, now)
+        applied, seen, still_open = _write_pg(session, search, run_id, plan, now)
     else:
-        applied, seen, still_open = _write_portable(session, search, run_id, plan, channel, now)
+        applied, seen, still_open = _write_portable(session, search, run_id, plan, now)
     for item in seen:
         if item.renotify and item.alert_id in still_open:
             renotify_alert(session, search, item, now)
@@ -96,9 +95,7 @@ def posts_for(search: Search, plan: Plan, run_id: int) -> Posts:
 _Written = tuple[Applied, list[SeenAgain], dict[int, str | None]]
 
 
-def _write_pg(
-    session: Session, search: Search, run_id: int, plan: Plan, channel: str | None, now: datetime
-) -> _Written:
+def _write_pg(session: Session, search: Search, run_id: int, plan: Plan, now: datetime) -> _Written:
     """Postgres: new alerts with their events and posts in one statement, the seen again in another."""
     created, folded = _insert_new(
         session, search, run_id, plan.new, now, posts_for(search, plan, run_id)
@@ -110,9 +107,10 @@ def _write_pg(
 
 
 def _write_portable(
-    session: Session, search: Search, run_id: int, plan: Plan, channel: str | None, now: datetime
+    session: Session, search: Search, run_id: int, plan: Plan, now: datetime
 ) -> _Written:
     """Other databases: a statement per step (SQLite has no round trips to save)."""
+    channel = message_channel(search)
     created, folded = _insert_new(session, search, run_id, plan.new, now, None)
     applied = Applied([alert_id for alert_id, _ in created])
     events = [_event(i, AlertAction.CREATED, now, _created_detail(run_id, n)) for i, n in created]

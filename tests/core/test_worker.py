@@ -76,12 +76,12 @@ def test_a_claim_takes_the_newest_due_run_and_skips_the_older_ones(runtime, data
 
 
 def test_runs_left_running_by_a_dead_worker_are_recovered(runtime, dataset, make_search):
-    search_id = make_search(dataset[0], timeout="30s")
+    dead_workers, live_workers = (make_search(dataset[0], timeout="30s") for _ in range(2))
     now = datetime.now(UTC)
     with runtime.sessions.begin() as session:
         session.add(
             SearchRun(
-                search_id=search_id,
+                search_id=dead_workers,
                 scheduled_for=now - timedelta(hours=1),
                 status=RunStatus.RUNNING,
                 started_at=now - timedelta(hours=1),
@@ -89,7 +89,7 @@ def test_runs_left_running_by_a_dead_worker_are_recovered(runtime, dataset, make
         )
         session.add(
             SearchRun(
-                search_id=search_id, scheduled_for=now, status=RunStatus.RUNNING, started_at=now
+                search_id=live_workers, scheduled_for=now, status=RunStatus.RUNNING, started_at=now
             )
         )
     with runtime.sessions.begin() as session:

@@ -154,6 +154,8 @@ def assert_stopped_cleanly(runtime: Runtime, search_id: int, run: SearchRun, too
     assert "within 1s and was stopped" in (run.error or ""), run.error
     assert took < PROMPT, f"the run took {took:.2f}s"
     with runtime.sessions() as session:
+        stored = session.get(SearchRun, run.id)  # what was written, not the object returned
+        assert stored is not None and (stored.status, stored.error) == (run.status, run.error)
         search = session.get(Search, search_id)
         assert search is not None and search.last_window_end is None
         assert session.scalar(select(func.count()).select_from(Alert)) == 0
