@@ -31,6 +31,7 @@ literal here while Elasticsearch starts a regex there (write ``\\/`` for both).
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -38,7 +39,7 @@ from typing import Any
 
 from luqum import tree
 from luqum.exceptions import ParseError
-from luqum.parser import parser
+from luqum.thread import parse as parse_lucene  # ply's shared lexer is not thread-safe
 
 from searches.common import field_values, parse_time
 
@@ -61,18 +62,19 @@ def compile_query(text: str) -> Predicate:
     if not text.strip() or text.strip() == "*":
         return _always
     try:
-        node = parser.parse(text)
+        node = parse_lucene(text)
     except (ParseError, TypeError, ValueError) as exc:
         raise LuceneError(f"cannot parse query {text!r}: {exc}") from None
     return _compile(node, None)
 
 
+@functools.lru_cache(maxsize=4096)  # every run checks its search's query: parse each once
 def syntax_error(text: str) -> str | None:
     """Why ``text`` is not Lucene syntax, or None (fuzzy etc. pass: Elasticsearch has them)."""
     if not text.strip():
         return None
     try:
-        parser.parse(text)
+        parse_lucene(text)
     except (ParseError, TypeError, ValueError) as exc:
         return f"is not valid Lucene syntax: {exc}"
     return None

@@ -13,7 +13,7 @@ import re
 
 from luqum import tree
 from luqum.exceptions import ParseError
-from luqum.parser import parser
+from luqum.thread import parse as parse_lucene  # ply's shared lexer is not thread-safe
 
 from searches.lucene import (
     Occur,
@@ -34,7 +34,7 @@ def required_substrings(text: str) -> frozenset[bytes]:
     if not text.strip() or text.strip() == "*":
         return frozenset()
     try:
-        return frozenset(w.encode() for w in _required(parser.parse(text)))
+        return frozenset(w.encode() for w in _required(parse_lucene(text)))
     except (ParseError, TypeError, ValueError):
         return frozenset()
 
