@@ -297,15 +297,18 @@ def _query(
     source = open_source(runtime, defn, search_id)
     kind = source.result_kind()
     window, capped = compute_window(defn, kind, last_end, now)
-    if capped:
-        log.warning(
-            "search %s: backlog longer than max_catchup; starting at %s", search_id, window.start
-        )
     source_started = time.perf_counter()
     try:
-        return kind, window, run_source(source, window, defn.timeout_seconds)
+        result = run_source(source, window, defn.timeout_seconds)
     finally:
         stats.source_ms = (time.perf_counter() - source_started) * 1000
+    if capped and last_end is not None:
+        # Kept on the run (its notes), where the owner looks, not only in the worker's log.
+        skipped = f"backlog longer than max_catchup: {last_end:%Y-%m-%d %H:%M:%S} to "
+        skipped += f"{window.start:%Y-%m-%d %H:%M:%S} UTC was not searched"
+        log.warning("search %s: %s", search_id, skipped)
+        result.warnings.insert(0, skipped)
+    return kind, window, result
 
 
 def _store_results(

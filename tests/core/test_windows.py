@@ -61,6 +61,12 @@ def test_a_catch_up_is_capped_by_max_catchup(runtime, dataset, make_search):
     run_search(runtime, search_id, now=T0)
     run = run_search(runtime, search_id, now=T0 + timedelta(hours=3))
     assert (run.window_start, run.window_end) == (T0 + timedelta(hours=2), T0 + timedelta(hours=3))
+    # The skipped part is said on the run, where its owner looks; the run still succeeded.
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.error == (
+        "backlog longer than max_catchup: 2026-11-29 12:00:00 to 2026-11-29 14:00:00 UTC"
+        " was not searched"
+    )
 
 
 def test_a_failed_run_does_not_advance_the_window(runtime, dataset, make_search):
