@@ -280,6 +280,7 @@ def _read_search_and_run(
     with autocommit_on_postgres(session, connection):
         ids = {"search_id": search_id, "run_id": run_id}
         both = session.execute(_SEARCH_AND_RUN, ids).one_or_none()
+    session.commit()  # other databases: end the read, so no transaction is open meanwhile
     if both is None:
         raise NotFound(f"no search {search_id} or run {run_id}")
     search, run = both
