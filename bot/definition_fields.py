@@ -10,8 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.durations import parse_duration
 from bot.models.enums import ConditionOp, Priority
+from searches.durations import parse_duration
 
 NAME_MAX = 200
 _ID_LIKE = re.compile(r"^[^\s]{1,64}$")

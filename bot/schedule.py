@@ -15,7 +15,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.durations import compact_duration, parse_duration
+from searches.durations import compact_duration, parse_duration
 
 MIN_INTERVAL = 10  # seconds; shorter schedules hammer Elasticsearch for little gain
 _EVERY = re.compile(r"^\s*every\s+(.+?)\s*$", re.IGNORECASE)

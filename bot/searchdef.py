@@ -12,12 +12,12 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from bot import definition_fields as convert
-from bot.durations import compact_duration, parse_duration
 from bot.models.enums import ConditionOp, Priority
 from bot.redact import plain_secrets, redact_config
 from bot.schedule import parse_schedule
 from bot.templates import check_template
 from searches.base import FieldError, SourceConfigError
+from searches.durations import compact_duration, parse_duration
 
 if TYPE_CHECKING:
     from bot.models import Search

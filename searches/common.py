@@ -13,11 +13,12 @@ import os
 import re
 import string
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from searches.base import FieldError, ResultKind, SourceConfigError, SourceError, TimeWindow
+from searches.durations import format_duration, parse_duration
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -98,6 +99,22 @@ class ConfigReader:
             self.error(name, f"must be between {low:g} and {high:g}, not {value:g}")
             return default
         return float(value)
+
+    def duration(self, name: str, *, low: int, high: int) -> int | None:
+        """Seconds from a duration ("24h", "90m", 3600), or None when not given."""
+        value = self._get(name)
+        if value is _MISSING or value is None:
+            return None
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            self.error(name, str(exc))
+            return None
+        if not low <= seconds <= high:
+            limits = f"{format_duration(low)} and {format_duration(high)}"
+            self.error(name, f"must be between {limits}, not {format_duration(seconds)}")
+            return None
+        return seconds
 
     def flag(self, name: str, default: bool) -> bool:
         value = self._get(name)
@@ -353,3 +370,25 @@ def render_link(template: str | None, *, query: str, window: TimeWindow, index: 
         "index": index,
     }
     return template.format(**{k: quote(v, safe="") for k, v in values.items()})
+
+
+MAX_EXPECT_GROUPS_SECONDS = 90 * 86400
+
+
+def read_expect_groups(reader: ConfigReader, mode: Mode) -> int | None:
+    """``expect_groups``: how far back a group's documents make it expected (terms mode)."""
+    seconds = reader.duration("expect_groups", low=60, high=MAX_EXPECT_GROUPS_SECONDS)
+    if seconds is not None and mode is not Mode.TERMS:
+        reader.error("expect_groups", "only applies in terms mode (counts per group)")
+        return None
+    return seconds
+
+
+def expected_since(window: TimeWindow, expect_seconds: int) -> TimeWindow:
+    """The span whose groups are expected in ``window``: ``expect_seconds`` back from its end.
+
+    A group with documents there but none in ``window`` counts 0 in ``window``: a host
+    that went silent is a bucket with count 0, so ``count < 1`` fires for it.
+    """
+    start = min(window.start, window.end - timedelta(seconds=expect_seconds))
+    return TimeWindow(start, window.end)

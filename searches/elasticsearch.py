@@ -42,7 +42,15 @@ from searches.base import (
     SourceResult,
     TimeWindow,
 )
-from searches.common import ConfigReader, Mode, check_link_template, iso_millis, render_link
+from searches.common import (
+    ConfigReader,
+    Mode,
+    check_link_template,
+    expected_since,
+    iso_millis,
+    read_expect_groups,
+    render_link,
+)
 from searches.es_client import (
     DEFAULT_TIMEOUT,
     client_with_timeout,
@@ -75,6 +83,7 @@ class ElasticsearchConfig:
     max_buckets: int = 500
     timeout_seconds: float = DEFAULT_TIMEOUT
     link_template: str | None = None
+    expect_groups_seconds: int | None = None  # see searches.common.expected_since
 
     @property
     def query_text(self) -> str:
@@ -115,6 +124,7 @@ def parse_es_config(raw: Mapping[str, Any]) -> ElasticsearchConfig:
         max_buckets=reader.integer("max_buckets", 500, low=1, high=MAX_BUCKETS),
         timeout_seconds=reader.number("timeout_seconds", DEFAULT_TIMEOUT, low=0.1, high=600),
         link_template=check_link_template(reader),
+        expect_groups_seconds=read_expect_groups(reader, mode),
     )
     reader.finish()
     return config
@@ -167,7 +177,7 @@ class ElasticsearchSource(Source):
             if config.mode is Mode.COUNT:
                 result = self._count(client, query)
             elif config.mode is Mode.TERMS:
-                result = self._terms(client, query)
+                result = self._terms(client, *self._terms_query(window))
             else:
                 result = self._hits(client, query)
         except (ApiError, TransportError) as exc:
@@ -217,12 +227,27 @@ class ElasticsearchSource(Source):
         total = int(response["hits"]["total"]["value"])
         return SourceResult(ResultKind.HITS, hits=hits, truncated=total > len(hits))
 
-    def _terms(self, client: Elasticsearch, query: dict[str, Any]) -> SourceResult:
+    def _terms_query(self, window: TimeWindow) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The terms query and, with ``expect_groups``, the sub-aggregation that counts.
+
+        With it, groups come from the longer expected span and each bucket's count is
+        the documents of ``window`` only (a ``filter`` sub-aggregation): a group with
+        none there is a bucket with count 0.
+        """
+        expect = self.config.expect_groups_seconds
+        if expect is None:
+            return build_query(self.config, window), None
+        in_window = {"filter": time_range(self.config, window)}
+        return build_query(self.config, expected_since(window, expect)), {"now": in_window}
+
+    def _terms(
+        self, client: Elasticsearch, query: dict[str, Any], counting: dict[str, Any] | None
+    ) -> SourceResult:
         fields = self._aggregatable_fields(client)
         if len(fields) == 1:
-            buckets, truncated = self._single_terms(client, query, fields[0])
+            buckets, truncated = self._single_terms(client, query, fields[0], counting)
         else:
-            buckets, truncated = self._composite_terms(client, query, fields)
+            buckets, truncated = self._composite_terms(client, query, fields, counting)
         buckets.sort(key=lambda b: (-b.count, json.dumps(b.key, sort_keys=True, default=str)))
         if len(buckets) > self.config.max_buckets:
             buckets, truncated = buckets[: self.config.max_buckets], True
@@ -255,7 +280,11 @@ class ElasticsearchSource(Source):
         return fields
 
     def _single_terms(
-        self, client: Elasticsearch, query: dict[str, Any], field: str
+        self,
+        client: Elasticsearch,
+        query: dict[str, Any],
+        field: str,
+        counting: dict[str, Any] | None,
     ) -> tuple[list[Bucket], bool]:
         name = self.config.group_by[0]
         terms = {
@@ -264,15 +293,20 @@ class ElasticsearchSource(Source):
             "min_doc_count": self.config.min_doc_count,
             "order": [{"_count": "desc"}, {"_key": "asc"}],
         }
+        groups: dict[str, Any] = {"terms": terms, **({"aggs": counting} if counting else {})}
         response = self._bounded(client).search(
-            index=self.config.index, query=query, size=0, aggs={"groups": {"terms": terms}}
+            index=self.config.index, query=query, size=0, aggs={"groups": groups}
         )
         agg = response["aggregations"]["groups"]
-        buckets = [Bucket({name: _key(b)}, int(b["doc_count"])) for b in agg["buckets"]]
+        buckets = [Bucket({name: _key(b)}, _count(b)) for b in agg["buckets"]]
         return buckets, int(agg.get("sum_other_doc_count", 0)) > 0
 
     def _composite_terms(
-        self, client: Elasticsearch, query: dict[str, Any], fields: list[str]
+        self,
+        client: Elasticsearch,
+        query: dict[str, Any],
+        fields: list[str],
+        counting: dict[str, Any] | None,
     ) -> tuple[list[Bucket], bool]:
         # Composite pages through every combination (ordered by key, not by count), so
         # the threshold is applied here and the pages are bounded.
@@ -286,12 +320,14 @@ class ElasticsearchSource(Source):
                 index=self.config.index,
                 query=query,
                 size=0,
-                aggs={"groups": {"composite": composite}},
+                aggs={
+                    "groups": {"composite": composite, **({"aggs": counting} if counting else {})}
+                },
             )
             agg = response["aggregations"]["groups"]
             for raw in agg["buckets"]:
                 if raw["doc_count"] >= self.config.min_doc_count:
-                    buckets.append(Bucket(dict(raw["key"]), int(raw["doc_count"])))
+                    buckets.append(Bucket(dict(raw["key"]), _count(raw)))
             scanned += len(agg["buckets"])
             after = agg.get("after_key")
             if not after or len(agg["buckets"]) < COMPOSITE_PAGE:
@@ -312,9 +348,9 @@ class ElasticsearchSource(Source):
         return SourceError(f"{prefix}{where} unreachable: {exc}", permanent=False)
 
 
-def build_query(config: ElasticsearchConfig, window: TimeWindow) -> dict[str, Any]:
-    """The user's query, filtered to [start, end) on the time field (milliseconds)."""
-    time_range = {
+def time_range(config: ElasticsearchConfig, window: TimeWindow) -> dict[str, Any]:
+    """[start, end) on the time field (milliseconds)."""
+    return {
         "range": {
             config.time_field: {
                 "gte": iso_millis(window.start),
@@ -323,13 +359,23 @@ def build_query(config: ElasticsearchConfig, window: TimeWindow) -> dict[str, An
             }
         }
     }
+
+
+def build_query(config: ElasticsearchConfig, window: TimeWindow) -> dict[str, Any]:
+    """The user's query, filtered to [start, end) on the time field (milliseconds)."""
     if config.query_dsl is not None:
         user_query = config.query_dsl
     elif config.query and config.query.strip() != "*":
         user_query = {"query_string": {"query": config.query}}
     else:
         user_query = {"match_all": {}}
-    return {"bool": {"filter": [time_range, user_query]}}
+    return {"bool": {"filter": [time_range(config, window), user_query]}}
+
+
+def _count(bucket: Mapping[str, Any]) -> int:
+    """A bucket's count: its documents in the window (``now``, with expect_groups) or all."""
+    counted = bucket.get("now", bucket)
+    return int(counted["doc_count"])
 
 
 def _hit(raw: Mapping[str, Any]) -> Hit:

@@ -39,9 +39,11 @@ from searches.base import (
 from searches.common import (
     ConfigReader,
     Mode,
+    expected_since,
     field_values,
     keep_fields,
     parse_time,
+    read_expect_groups,
     window_millis,
 )
 from searches.lucene import LuceneError, Predicate, compile_query
@@ -65,6 +67,7 @@ class FileConfig:
     max_hits: int = 500
     max_buckets: int = 500
     id_field: str | None = None  # a field holding a stable document id, if the logs have one
+    expect_groups_seconds: int | None = None  # see searches.common.expected_since
 
 
 @dataclass
@@ -110,6 +113,7 @@ class FileSource(Source):
             max_hits=reader.integer("max_hits", 500, low=1, high=MAX_HITS),
             max_buckets=reader.integer("max_buckets", 500, low=1, high=MAX_BUCKETS),
             id_field=reader.text("id_field", None),
+            expect_groups_seconds=read_expect_groups(reader, mode),
         )
         reader.finish()
         return config
@@ -119,11 +123,12 @@ class FileSource(Source):
 
     def run(self, window: TimeWindow) -> SourceResult:
         self.malformed_lines = self.lines_read = 0
-        matches = self.matching(window)
+        expect = self.config.expect_groups_seconds
+        matches = self.matching(expected_since(window, expect) if expect else window)
         if self.config.mode is Mode.COUNT:
             result = SourceResult(ResultKind.COUNT, count=sum(1 for _ in matches))
         elif self.config.mode is Mode.TERMS:
-            result = self._terms(matches)
+            result = self._terms(matches, window_millis(window))
         else:
             result = self._hits(matches)
         if self.malformed_lines:
@@ -216,15 +221,24 @@ class FileSource(Source):
             hit_id = None if value is None else str(value)
         return Hit(hit_id, match.timestamp, keep_fields(document, self.config.fields))
 
-    def _terms(self, matches: Iterator[_Match]) -> SourceResult:
+    def _terms(self, matches: Iterator[_Match], window: TimeWindow) -> SourceResult:
+        """Counts per group, as Elasticsearch's terms aggregation makes them.
+
+        With ``expect_groups`` the matches span the expected groups' longer period:
+        groups come from all of them, counts from those inside ``window`` only.
+        """
         names = self.config.group_by
-        counts: Counter[tuple[Any, ...]] = Counter()
+        counts: Counter[tuple[Any, ...]] = Counter()  # every match: which groups exist
+        in_window: Counter[tuple[Any, ...]] = Counter()
         for match in matches:
             values = [_group_values(match.document, name) for name in names]
+            inside = window.start <= match.timestamp < window.end
             for combination in itertools.product(*values):
                 counts[combination] += 1
+                in_window[combination] += inside
+        counted = in_window if self.config.expect_groups_seconds else counts
         buckets = [
-            Bucket(dict(zip(names, combination, strict=True)), count)
+            Bucket(dict(zip(names, combination, strict=True)), counted[combination])
             for combination, count in counts.items()
             if count >= self.config.min_doc_count
         ]

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.durations import parse_duration
 from bot.errors import InvalidInput
 from bot.models import SearchRun
 from bot.runtime import Runtime
@@ -34,6 +33,7 @@ from bot.search_yaml import (
     yaml_files,
 )
 from bot.searchdef import definition_from_search, secret_warnings
+from searches.durations import parse_duration
 
 
 def register(subparsers: Any) -> None:

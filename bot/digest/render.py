@@ -21,9 +21,9 @@ from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from bot.digest.figures import ByPriority, DigestFigures, PeriodFigures, WaitingAlert
-from bot.durations import format_duration
 from bot.models import DigestPeriod, Priority
 from bot.slack.escape import code, escape_mrkdwn, is_slack_id, mention_user, truncate
+from searches.durations import format_duration
 
 LINE_LIMIT = 280  # one list line; five lines a section keep sections far below 3000
 _TS = re.compile(r"^\d{1,12}\.\d{1,9}$")

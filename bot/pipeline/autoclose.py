@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.durations import format_duration
 from bot.models import AlertAction, Resolution
 from bot.pipeline.plan import Closing
+from searches.durations import format_duration
 
 
 def autoclose(

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.durations import format_duration
 from bot.pipeline.autoclose import autoclose
 from bot.pipeline.autoresolve import auto_resolve
 from bot.pipeline.burst import is_burst
@@ -22,6 +21,7 @@ from bot.pipeline.state import read_state
 from bot.pipeline.suppress import matching
 from bot.searchdef import SearchDefinition
 from searches.base import ResultKind, SourceResult, TimeWindow
+from searches.durations import format_duration
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from bot import alert_actions, outbox
 from bot.alert_actions import ActionContext
-from bot.durations import parse_duration
 from bot.errors import BotError, InvalidInput, NotFound
 from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Resolution
 from bot.permissions import Actor, check_alert_action
@@ -33,6 +32,7 @@ from bot.slack.escape import mention_user
 from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, CallbackId, alert_id_from, burst_id_from
 from bot.slack.services import Services
+from searches.durations import parse_duration
 
 Context = dict[str, Any]
 

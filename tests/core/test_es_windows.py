@@ -117,3 +117,31 @@ def test_a_count_search_on_elasticsearch_fires_the_dead_man_condition(es, es_ind
     )
     run = run_search(es_runtime, search_id, now=T0)
     assert (run.status, run.hits, run.alerts_new) == (RunStatus.SUCCEEDED, 0, 1)
+
+
+def test_a_host_that_went_silent_fires_count_below_one_per_host(es, es_index, es_runtime):
+    from tests.searches.conftest import index_documents
+    from tests.searches.test_expect_groups import DOCS, NOW
+
+    index_documents(es, es_index, DOCS)
+    config = {
+        "index": es_index,
+        "query": "event:login",
+        "mode": "terms",
+        "group_by": ["host"],
+        "expect_groups": "24h",
+    }
+    search_id = create_memory_search(
+        es_runtime,
+        "unused",
+        source="elasticsearch",
+        source_config=config,
+        lookback="5m",
+        condition="count < 1",
+        key_fields=["host"],
+    )
+    run = run_search(es_runtime, search_id, now=NOW)
+    assert (run.status, run.alerts_new) == (RunStatus.SUCCEEDED, 1)
+    preview = preview_search(es_runtime, search_id, now=NOW)
+    [alert] = preview.plan.seen  # the same key again: still one open alert, for web3
+    assert alert.key == "host=web3" and alert.fields == {"host": "web3", "count": 0}

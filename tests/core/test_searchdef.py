@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.durations import format_duration, parse_duration
 from bot.errors import InvalidInput
 from bot.models import ConditionOp, Priority
 from bot.schedule import parse_schedule
 from bot.searchdef import DefinitionError, definition_to_dict, parse_definition
 from bot.templates import check_template, render_template
+from searches.durations import format_duration, parse_duration
 
 BASE = {"name": "logins", "source": "file", "source_config": {"path": "/var/log/auth.ndjson"}}
 

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import search_store
-from bot.durations import format_duration, parse_duration
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.models import Alert, AlertState, Search, Suppression, utcnow
 from bot.permissions import check_act_on_search, is_admin
@@ -29,6 +28,7 @@ from bot.slack.commands.parse import Args
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
 from bot.slack.escape import code, escape_mrkdwn, mention_user
 from bot.slack.ids import ActionId, alert_block_id
+from searches.durations import format_duration, parse_duration
 
 MAX_ALERTS = 50  # read at most this many; as many as fit Slack's limits are shown
 MAX_SUPPRESS = 90 * 86400

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 from bot import runner
 from bot.config import Settings
-from bot.durations import parse_duration
 from bot.errors import InvalidInput
 from bot.searchdef import SearchDefinition
 from bot.slack import slow
 from bot.slack.blocks import when
 from bot.slack.escape import code, escape_mrkdwn, truncate
 from searches.base import TimeWindow
+from searches.durations import parse_duration
 
 WINDOW_OPTIONS = ("last", "from", "to")  # a test's time range, not source settings
 

@@ -1,4 +1,4 @@
-"""Human durations: "15m", "1h30m", "2d", "90s" <-> seconds."""
+"""Human durations: "15m", "1h30m", "2d", "90s" <-> seconds (searches and the bot share them)."""
 
 from __future__ import annotations
 
