@@ -97,3 +97,26 @@ def test_it_reports_a_query_the_8x_cluster_rejects_clearly(
     assert "search 'ssh failures': Elasticsearch cluster 'legacy' rejected the query" in message
     assert "Failed to parse query [msg:admin/login.php]" in message
     assert "Cannot parse" in message and "Traceback" not in message
+
+
+def test_silent_groups_count_zero_on_an_8x_cluster(es8: Elasticsearch, es8_url: str) -> None:
+    from tests.searches.test_expect_groups import BY_HOST_AND_DC, DOCS
+    from tests.searches.test_expect_groups import WINDOW as NOW_WINDOW
+
+    name = f"test-es8-expect-{uuid.uuid4().hex[:12]}"
+    index_documents(es8, name, DOCS)
+    try:
+        settings = Settings(clusters={"default": ClusterConfig(name="default", url=es8_url)})
+        raw = {
+            "index": name,
+            "query": "event:login",
+            "mode": "terms",
+            "group_by": ["host", "dc"],
+            "expect_groups": "24h",
+        }
+        source = ElasticsearchSource(
+            ElasticsearchSource.parse_config(raw), SourceContext(settings=settings)
+        )
+        assert source.run(NOW_WINDOW).buckets == BY_HOST_AND_DC
+    finally:
+        es8.indices.delete(index=name, ignore_unavailable=True)
