@@ -372,7 +372,7 @@ def test_a_scan_of_huge_logs_stops_at_a_half_second_deadline(huge_logs: str) -> 
     started = time.monotonic()
     with pytest.raises(RunTimeout) as raised:
         run_source(source, WINDOW, 0.5)
-    assert time.monotonic() - started < 1.0  # stopped within the block it was reading
+    assert time.monotonic() - started < 1.5  # stopped within the block it was reading
     assert not raised.value.abandoned and "was stopped" in str(raised.value)
     assert 0 < source.lines_read < 100 * 100_000
 
@@ -428,13 +428,13 @@ def test_a_source_that_ignores_its_deadline_is_abandoned_and_the_run_says_so(
     engine: Engine, stubborn: type[Stubborn]
 ) -> None:
     runtime = make_runtime(engine)
-    search_id = make_search(runtime, "stubborn", {"sleep": 2.5})
+    search_id = make_search(runtime, "stubborn", {"sleep": 4})
     run, took = timed_run(runtime, search_id)
     assert run.status == RunStatus.TIMED_OUT and "abandoned" in (run.error or "")
-    assert took < PROMPT  # the worker is free at deadline + grace
+    assert took < PROMPT + 1  # the worker is free at deadline + grace (2 s), not at 4 s
     assert stubborn.events == []  # still sleeping
     with runtime.sessions() as session:
         search = session.get(Search, search_id)
         assert search is not None and search.last_window_end is None
-    assert stubborn.closed.wait(2)
+    assert stubborn.closed.wait(4)
     assert stubborn.events == ["run returned", "closed"]  # closed once, after run ended
