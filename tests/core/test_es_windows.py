@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 from elasticsearch import Elasticsearch, helpers
+from sqlalchemy import select
 
 from bot.config import ClusterConfig, Settings
-from bot.models import RunStatus
+from bot.models import Alert, AlertState, Resolution, RunStatus
 from bot.runner import preview_search, run_search
 from bot.runtime import Runtime
 from bot.searchdef import DefinitionError, parse_definition
@@ -139,9 +140,20 @@ def test_a_host_that_went_silent_fires_count_below_one_per_host(es, es_index, es
         lookback="5m",
         condition="count < 1",
         key_fields=["host"],
+        auto_resolve=True,
     )
     run = run_search(es_runtime, search_id, now=NOW)
     assert (run.status, run.alerts_new) == (RunStatus.SUCCEEDED, 1)
     preview = preview_search(es_runtime, search_id, now=NOW)
     [alert] = preview.plan.seen  # the same key again: still one open alert, for web3
     assert alert.key == "host=web3" and alert.fields == {"host": "web3", "count": 0}
+    # web3 logs in again: its count is 1, the condition clears, the alert resolves itself.
+    back = {**DOCS[0], "id": "w3-back", "host": "web3", "@timestamp": NOW.isoformat()}
+    index_documents(es, es_index, [back])
+    later = run_search(es_runtime, search_id, now=NOW + MIN)
+    assert (later.status, later.alerts_new) == (RunStatus.SUCCEEDED, 0)
+    with es_runtime.sessions() as session:
+        states = session.execute(select(Alert.dedupe_key, Alert.state, Alert.resolution)).all()
+    assert [tuple(row) for row in states] == [
+        ("host=web3", AlertState.RESOLVED, Resolution.CLEARED)
+    ]
