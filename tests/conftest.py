@@ -44,6 +44,11 @@ START_HINT = "start the test servers with `scripts/services start` (or run `scri
 DB_KINDS = ["sqlite", "postgres"]
 
 
+def in_ci() -> bool:
+    """CI runs (.ci/run sets CI=true; other CIs set 1 or yes): nothing may be skipped."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def service_url(name: str) -> str:
     """The URL from the environment, else from `.services/env`; fail if neither has it."""
     value = os.environ.get(name) or _from_services_env(name)
@@ -308,3 +313,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker, applies in _MARKERS.items():
             if applies(item):
                 item.add_marker(marker)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI a skipped test fails the run: a missing server or browser is a failure there.
+
+    The server fixtures fail rather than skip everywhere; this also catches a skip
+    anything else adds (a plug-in, a marker, a test of the future).
+    """
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if in_ci() and skipped and exitstatus == pytest.ExitCode.OK:
+        print(f"\nCI: {skipped} test(s) skipped; under CI every test must run")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from bot.demo.scenario import Timing
 from bot.dev import DevOptions, DevStack
+from tests.conftest import in_ci
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -42,7 +43,7 @@ def _require_chromium() -> None:
     if CHROMIUM.exists():
         return
     message = f"{CHROMIUM} is missing: apt-get install -y chromium"
-    if os.environ.get("CI", "").lower() == "true":
+    if in_ci():
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
 
