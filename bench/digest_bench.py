@@ -19,29 +19,27 @@ first (cold) run and the best of --repeat runs are printed, with the budget of 1
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, make_url, pool, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from searches_support import database  # noqa: E402
+
 from bot.db import make_engine, session_factory  # noqa: E402
 from bot.digest.chart import day_series, render_chart  # noqa: E402
 from bot.digest.figures import compute_figures  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
 
 BUDGET_SECONDS = 1.0
 SEARCHES = 200
@@ -263,50 +261,15 @@ def measure(engine: Engine, now: datetime, repeat: int) -> list[tuple[str, float
 # ---------------------------------------------------------------- databases
 
 
-def services_url() -> str | None:
-    value = os.environ.get("TEST_DATABASE_URL")
-    env = REPO / ".services" / "env"
-    if not value and env.exists():
-        for line in env.read_text().splitlines():
-            key, _, val = line.removeprefix("export ").partition("=")
-            if key.strip() == "TEST_DATABASE_URL":
-                value = val.strip()
-    return value
-
-
-def run_sqlite(args: argparse.Namespace, now: datetime) -> list[tuple[str, float]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        upgrade(url)
+def run(kind: str, args: argparse.Namespace, now: datetime) -> list[tuple[str, float]]:
+    """Load and measure on a fresh database of ``kind`` (a temp SQLite file or a Postgres one)."""
+    with database(kind) as url:
         engine = make_engine(url)
         try:
             load(engine, args.alerts, args.days, now)
             return measure(engine, now, args.repeat)
         finally:
             engine.dispose()
-
-
-def run_postgres(args: argparse.Namespace, now: datetime) -> list[tuple[str, float]]:
-    base = services_url()
-    if not base:
-        raise SystemExit("TEST_DATABASE_URL is not set: run `scripts/services start` first")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        engine = make_engine(url)
-        try:
-            load(engine, args.alerts, args.days, now)
-            return measure(engine, now, args.repeat)
-        finally:
-            engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> int:
@@ -318,11 +281,11 @@ def main() -> int:
     args = parser.parse_args()
     now = datetime.now(UTC).replace(microsecond=0)
     over_budget = False
-    for kind, runner in (("sqlite", run_sqlite), ("postgres", run_postgres)):
+    for kind in ("sqlite", "postgres"):
         if args.only and args.only != kind:
             continue
         print(f"{kind}: {args.alerts:,} alerts over {args.days} days")
-        for label, seconds in runner(args, now):
+        for label, seconds in run(kind, args, now):
             flag = ""
             if "SQL" in label and "best" in label:
                 flag = "  OK (< 1 s)" if seconds < BUDGET_SECONDS else "  OVER BUDGET"

@@ -12,16 +12,15 @@ their difference is what the source adds.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
+from searches_support import service_url
 
 from bot.config import ClusterConfig, Settings
 from searches.base import SourceContext, TimeWindow
@@ -32,16 +31,7 @@ WINDOW = TimeWindow(START, START + timedelta(hours=3))
 
 
 def es_url() -> str:
-    url = os.environ.get("TEST_ELASTICSEARCH_URL")
-    env = Path(__file__).resolve().parent.parent / ".services" / "env"
-    if not url and env.exists():
-        for line in env.read_text().splitlines():
-            key, _, value = line.removeprefix("export ").partition("=")
-            if key == "TEST_ELASTICSEARCH_URL":
-                url = value.strip()
-    if not url:
-        raise SystemExit("TEST_ELASTICSEARCH_URL is not set: run scripts/services start")
-    return url
+    return service_url("TEST_ELASTICSEARCH_URL")
 
 
 def load(client: Elasticsearch, index: str) -> None:

@@ -7,7 +7,7 @@ import argparse
 import getpass
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from bot.search_yaml import (
     yaml_files,
 )
 from bot.searchdef import definition_from_search, secret_warnings
-from searches.durations import parse_duration
+from bot.time_input import parse_time
 
 
 def register(subparsers: Any) -> None:
@@ -161,28 +161,6 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_time(text: str, now: datetime) -> datetime:
-    """An ISO 8601 time (UTC unless it says otherwise), "now", or "now-15m"."""
-    value = text.strip()
-    if value.lower().startswith("now"):
-        rest = value[3:].strip()
-        if not rest:
-            return now
-        if rest[0] != "-":
-            raise InvalidInput(f'{text!r}: write "now-15m" for a time in the past', field="time")
-        try:
-            return now - timedelta(seconds=parse_duration(rest[1:]))
-        except ValueError as exc:
-            raise InvalidInput(f"{text!r}: {exc}", field="time") from None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f'{text!r} is not a time; use ISO 8601 or "now-1h"', field="time"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _test(args: argparse.Namespace) -> int:
     from bot.runner import preview_search
     from searches.base import TimeWindow
@@ -204,8 +182,8 @@ def _test(args: argparse.Namespace) -> int:
     if args.start or args.end:
         if not args.start:
             raise InvalidInput("--to needs --from")
-        end = parse_time(args.end, now) if args.end else now
-        start = parse_time(args.start, now)
+        end = _parse_time(args.end, now) if args.end else now
+        start = _parse_time(args.start, now)
         if start >= end:
             raise InvalidInput("--from must be before --to")
         window = TimeWindow(start, end)
@@ -308,3 +286,7 @@ def _push_token(args: argparse.Namespace) -> int:
         "-H 'Content-Type: application/json' -d '{\"message\": \"...\"}'"
     )
     return 0
+
+
+def _parse_time(text: str, now: datetime) -> datetime:
+    return parse_time(text, now, quote=lambda text: f'"{text}"')

@@ -7,7 +7,7 @@ its look-back range ending now, or ``last=1h`` / ``from=… to=…``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot import runner
 from bot.config import Settings
@@ -16,6 +16,7 @@ from bot.searchdef import SearchDefinition
 from bot.slack import slow
 from bot.slack.blocks import when
 from bot.slack.escape import code, escape_mrkdwn, truncate
+from bot.time_input import parse_time
 from searches.base import TimeWindow
 from searches.durations import parse_duration
 
@@ -49,28 +50,6 @@ def preview_text(preview: runner.RunPreview) -> str:
     return truncate("\n".join(lines), 3000)
 
 
-def parse_time(text: str, now: datetime) -> datetime:
-    """An ISO 8601 time (UTC unless it says otherwise), "now", or "now-15m"."""
-    value = text.strip()
-    if value.lower().startswith("now"):
-        rest = value[3:].strip()
-        if not rest:
-            return now
-        if rest[0] != "-":
-            raise InvalidInput(f"{code(text, 60)}: write `now-15m` for a time in the past.")
-        try:
-            return now - timedelta(seconds=parse_duration(rest[1:]))
-        except ValueError as exc:
-            raise InvalidInput(f"{code(text, 60)}: {exc}") from None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f"{code(text, 60)} is not a time; use ISO 8601 (`2026-01-31T08:00`) or `now-1h`."
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def preview_window(options: dict[str, str], lookback_seconds: int, now: datetime) -> TimeWindow:
     """``last=1h``, or ``from=… [to=…]``; by default the search's look-back range ending now.
 
@@ -85,9 +64,9 @@ def preview_window(options: dict[str, str], lookback_seconds: int, now: datetime
         except ValueError as exc:
             raise InvalidInput(f"`last`: {exc}") from None
         return TimeWindow(now - timedelta(seconds=seconds), now)
-    end = parse_time(options["to"], now) if "to" in options else now
+    end = _parse_time(options["to"], now) if "to" in options else now
     if "from" in options:
-        start = parse_time(options["from"], now)
+        start = _parse_time(options["from"], now)
     elif "to" in options:
         raise InvalidInput("`to=…` needs `from=…` (or use `last=1h`).")
     else:
@@ -104,3 +83,7 @@ def preview_window_job(
     return preview_text(
         runner.preview_search(slow._child_runtime(settings), target, window, now=now)
     )
+
+
+def _parse_time(text: str, now: datetime) -> datetime:
+    return parse_time(text, now, quote=lambda text: code(text, 60))
