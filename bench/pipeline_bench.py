@@ -34,10 +34,10 @@ from searches_support import (
 )
 from sqlalchemy import event
 
-from bot.claims import claim_runs, create_due_run
-from bot.runner import RunStats, run_search
-from bot.search_store import create_search
-from bot.searchdef import parse_definition
+from bot.definitions.search import parse_definition
+from bot.definitions.store import create_search
+from bot.runs.claims import claim_runs, create_due_run
+from bot.runs.runner import RunStats, run_search
 from searches.base import TimeWindow
 from searches.elasticsearch import build_query, parse_es_config
 

@@ -36,11 +36,11 @@ from searches_support import (
 )
 from sqlalchemy import select
 
+from bot.definitions.search import parse_definition
+from bot.definitions.store import create_search
 from bot.models import RunStatus, SearchRun
-from bot.scheduler import phase
-from bot.search_store import create_search
-from bot.searchdef import parse_definition
-from bot.worker import Worker
+from bot.runs.scheduler import phase
+from bot.runs.worker import Worker
 
 SEARCHES = 1000
 INTERVAL = 60

@@ -32,16 +32,17 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 from waitress.server import create_server
 
-from bot import outbox, runner
 from bot.config import Settings
 from bot.db import make_engine
+from bot.deliveries import outbox
+from bot.deliveries.loop import DeliveryLoop
 from bot.migrate import upgrade
 from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Priority, Search
+from bot.runs import runner
 from bot.runtime import Runtime
 from bot.slack.app import build_app
-from bot.slack.delivery import DeliveryLoop
 from bot.slack.web import build_wsgi_app
-from bot.standin import RateLimits, SlackStandIn
+from standin import RateLimits, SlackStandIn
 
 SECRET, TOKEN = "bench-secret", "xoxb-bench"
 CHANNELS = [f"C_BENCH{i}" for i in range(10)]

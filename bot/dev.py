@@ -32,8 +32,8 @@ from bot.demo.install import DEMO_CHANNEL, DEMO_DIGEST_CHANNEL, DEMO_OWNER, inst
 from bot.demo.scenario import Timing
 from bot.errors import BotError
 from bot.runtime import Runtime
-from bot.standin import SlackStandIn
-from bot.standin.persist import StateFileError
+from standin import SlackStandIn
+from standin.persist import StateFileError
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ class DevStack:
             self.generator.prepare()  # backfill first, so the searches' first runs find data
             install_demo(self.runtime, self.events_path)
         for name, module, attr in (
-            ("scheduler", "bot.worker", "Worker"),
-            ("delivery loop", "bot.slack.delivery", "DeliveryLoop"),
+            ("scheduler", "bot.runs.worker", "Worker"),
+            ("delivery loop", "bot.deliveries.loop", "DeliveryLoop"),
             ("digest scheduler", "bot.digest.scheduler", "DigestScheduler"),
         ):
             self._start_service(name, module, attr)

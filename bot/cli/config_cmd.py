@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.config import Mode, Settings, load_settings
 from bot.db import safe_url
-from bot.redact import mask_secret, mask_url
+from bot.definitions.redact import mask_secret, mask_url
 
 
 def register(subparsers: Any) -> None:

@@ -13,17 +13,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.errors import InvalidInput
-from bot.models import SearchRun
-from bot.runtime import Runtime
-from bot.search_store import (
+from bot.definitions.search import definition_from_search, secret_warnings
+from bot.definitions.store import (
     delete_search,
     find_search,
     issue_push_token,
     list_searches,
     set_enabled,
 )
-from bot.search_yaml import (
+from bot.definitions.yaml_files import (
     dump_all,
     dump_definition,
     export_searches,
@@ -32,8 +30,10 @@ from bot.search_yaml import (
     write_directory,
     yaml_files,
 )
-from bot.searchdef import definition_from_search, secret_warnings
-from bot.time_input import parse_time
+from bot.errors import InvalidInput
+from bot.models import SearchRun
+from bot.runtime import Runtime
+from bot.text.time_input import parse_time
 
 
 def register(subparsers: Any) -> None:
@@ -162,7 +162,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from bot.runner import preview_search
+    from bot.runs.runner import preview_search
     from searches.base import TimeWindow
 
     runtime = Runtime.start()
@@ -225,7 +225,7 @@ def _print_preview(preview: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.runner import run_search
+    from bot.runs.runner import run_search
 
     runtime = Runtime.start()
     with runtime.sessions() as session:

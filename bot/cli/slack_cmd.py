@@ -12,8 +12,8 @@ from typing import Any
 from urllib.error import URLError
 
 from bot.config import Mode, load_settings
+from bot.definitions.redact import mask_url
 from bot.errors import ConfigurationError
-from bot.redact import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _starting(settings: Any, token_variable: str) -> Iterator[None]:
 def _delivery(runtime: Any, enabled: bool) -> Any:
     if not enabled:
         return None
-    from bot.slack.delivery import DeliveryLoop
+    from bot.deliveries.loop import DeliveryLoop
 
     loop = DeliveryLoop(runtime)
     loop.start()

@@ -9,13 +9,13 @@ import signal
 import threading
 from typing import Any
 
+from bot.runs.worker import Worker
 from bot.runtime import Runtime
-from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
 # Other loops a worker runs when their modules are installed: (module, class).
-COMPANIONS = [("bot.slack.delivery", "DeliveryLoop"), ("bot.digest.scheduler", "DigestScheduler")]
+COMPANIONS = [("bot.deliveries.loop", "DeliveryLoop"), ("bot.digest.scheduler", "DigestScheduler")]
 
 
 def register(subparsers: Any) -> None:

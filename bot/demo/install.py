@@ -13,12 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.definitions.search import SearchDefinition, definition_from_search
+from bot.definitions.store import create_search, find_search_by_name, update_search
+from bot.definitions.yaml_files import read_file, yaml_files
 from bot.errors import BotError
 from bot.models import DigestSubscription
 from bot.runtime import Runtime
-from bot.search_store import create_search, find_search_by_name, update_search
-from bot.search_yaml import read_file, yaml_files
-from bot.searchdef import SearchDefinition, definition_from_search
 
 SEARCHES_DIR = Path(__file__).parent / "searches"
 DEMO_OWNER = "U_ALICE"

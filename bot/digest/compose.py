@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot.deliveries import outbox
 from bot.digest.chart import CHART_DAYS, day_series, render_chart
 from bot.digest.figures import compute_figures
 from bot.digest.render import RenderedDigest, render_digest

@@ -6,7 +6,7 @@ waiting for an owner, top resolvers). A period in which nothing happened is one 
 ("Quiet day") instead of a table of zeros.
 
 Everything that came from users or from log data (search names, alert titles, error
-messages) is escaped with ``bot.slack.escape`` and put in code spans or link labels,
+messages) is escaped with ``bot.text.escape`` and put in code spans or link labels,
 and every list is bounded, so any data fits Slack's limits (checked in the tests with
 ``bot.slack.limits.check_message``).
 """
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot.digest.figures import ByPriority, DigestFigures, PeriodFigures, WaitingAlert
 from bot.models import DigestPeriod, Priority
-from bot.slack.escape import code, escape_mrkdwn, is_slack_id, mention_user, truncate
+from bot.text.escape import code, escape_mrkdwn, is_slack_id, mention_user, truncate
 from searches.durations import format_duration
 
 LINE_LIMIT = 280  # one list line; five lines a section keep sections far below 3000

@@ -21,6 +21,7 @@ from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.alerts.close import close_alert
 from bot.models import (
     Alert,
     AlertAction,
@@ -33,7 +34,6 @@ from bot.models import (
     Suppression,
 )
 from bot.pipeline.burst import burst_key
-from bot.pipeline.close import close_alert
 from bot.pipeline.dedupe import CHUNK
 from bot.pipeline.insert_pg import SYSTEM, Posts, insert_alerts_pg
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain

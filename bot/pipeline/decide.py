@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.definitions.search import SearchDefinition
 from bot.pipeline.autoclose import autoclose
 from bot.pipeline.autoresolve import auto_resolve
 from bot.pipeline.burst import is_burst
@@ -19,7 +20,6 @@ from bot.pipeline.render import TitleHints, render_alert
 from bot.pipeline.renotify import renotify_reason
 from bot.pipeline.state import read_state
 from bot.pipeline.suppress import matching
-from bot.searchdef import SearchDefinition
 from searches.base import ResultKind, SourceResult, TimeWindow
 from searches.durations import format_duration
 

@@ -12,9 +12,9 @@ from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from bot.alerts.snooze_expiry import snooze_ended_since_notified
 from bot.models import Alert, AlertState
 from bot.pipeline.condition import Candidate
-from bot.pipeline.snooze_expiry import snooze_ended_since_notified
 
 
 @dataclass

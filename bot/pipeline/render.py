@@ -14,7 +14,7 @@ from typing import Any
 from bot.errors import InvalidInput
 from bot.pipeline.fields import template_fields
 from bot.pipeline.keys import MISSING, lookup
-from bot.templates import render_template
+from bot.text.templates import render_template
 
 TITLE_LIMIT = 300
 BODY_FIELDS = 12  # the default body lists at most this many fields

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot.alerts.close import post_delivery_id
+from bot.deliveries import outbox
 from bot.models import Alert, AlertAction, AlertEvent, DeliveryKind, Search
-from bot.pipeline.close import post_delivery_id
 from bot.pipeline.plan import SeenAgain
 
 SYSTEM = "system"

@@ -15,11 +15,12 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot import alert_actions, outbox
-from bot.alert_actions import ActionContext
+from bot.alerts import actions as alert_actions
+from bot.alerts.actions import ActionContext
+from bot.alerts.permissions import Actor, check_alert_action
+from bot.deliveries import outbox
 from bot.errors import BotError, InvalidInput, NotFound
 from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Resolution
-from bot.permissions import Actor, check_alert_action
 from bot.slack.alert_modals import (
     Target,
     burst_resolve_modal,
@@ -28,10 +29,10 @@ from bot.slack.alert_modals import (
     snooze_modal,
     value_of,
 )
-from bot.slack.escape import mention_user
 from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, CallbackId, alert_id_from, burst_id_from
 from bot.slack.services import Services
+from bot.text.escape import mention_user
 from searches.durations import parse_duration
 
 Context = dict[str, Any]

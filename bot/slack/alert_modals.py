@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.models import Resolution
 from bot.slack.blocks import Block, plain_text
-from bot.slack.escape import plain
 from bot.slack.ids import CallbackId
+from bot.text.escape import plain
 
 RESOLUTIONS = [Resolution.ACTION_TAKEN, Resolution.NOT_AN_ISSUE, Resolution.TOO_OLD]
 

@@ -18,7 +18,8 @@ from urllib.parse import quote, urlparse
 from bot.models import Alert, AlertState, Priority, Search
 from bot.pipeline.keys import MISSING, lookup
 from bot.slack import limits
-from bot.slack.escape import (
+from bot.slack.ids import SNOOZE_CHOICES, ActionId, alert_block_id
+from bot.text.escape import (
     code,
     code_block,
     escape_mrkdwn,
@@ -28,7 +29,6 @@ from bot.slack.escape import (
     slack_date,
     truncate,
 )
-from bot.slack.ids import SNOOZE_CHOICES, ActionId, alert_block_id
 
 Block = dict[str, Any]
 

@@ -25,8 +25,8 @@ from bot.slack.blocks import (
     plain_text,
     snooze_select,
 )
-from bot.slack.escape import mention_user, safe_text
 from bot.slack.ids import ActionId, burst_block_id
+from bot.text.escape import mention_user, safe_text
 
 CHUNK = 10  # alerts per thread reply: ten sections with menus stay well below 12k characters
 QUICK_ACTIONS = [

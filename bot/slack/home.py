@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from bot.models import Alert, AlertState, Priority, Search
 from bot.slack import limits
 from bot.slack.blocks import PRIORITY_BADGE, Block, button, mrkdwn, plain_text, state_line, when
-from bot.slack.escape import code, escape_mrkdwn, mention_channel, truncate
 from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, alert_block_id
+from bot.text.escape import code, escape_mrkdwn, mention_channel, truncate
 
 ROWS = 8
 

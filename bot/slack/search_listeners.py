@@ -9,14 +9,14 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import search_store
+from bot.alerts.permissions import Actor, check_manage_search, check_source_allowed
+from bot.definitions import store as search_store
 from bot.errors import BotError
-from bot.permissions import Actor, check_manage_search, check_source_allowed
-from bot.slack.escape import escape_mrkdwn
 from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.search_modal import ModalErrors, block_for, definition_from_view, search_modal
 from bot.slack.services import Services
+from bot.text.escape import escape_mrkdwn
 
 
 def _tell(client: WebClient, user: str, channel: str | None, text: str) -> None:

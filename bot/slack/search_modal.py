@@ -12,12 +12,17 @@ from typing import Any
 
 import yaml
 
+from bot.definitions.search import (
+    DefinitionError,
+    SearchDefinition,
+    definition_to_dict,
+    parse_definition,
+)
 from bot.models import Priority
-from bot.searchdef import DefinitionError, SearchDefinition, definition_to_dict, parse_definition
 from bot.slack.alert_modals import value_of
 from bot.slack.blocks import Block, plain_text
-from bot.slack.escape import plain
 from bot.slack.ids import CallbackId
+from bot.text.escape import plain
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.alert_actions import ActionContext
+from bot.alerts.actions import ActionContext
+from bot.alerts.permissions import Actor, Directory, SlackDirectory
 from bot.db import session_scope
-from bot.permissions import Actor, Directory, SlackDirectory
 from bot.slack.slow import SlowWork
 
 if TYPE_CHECKING:

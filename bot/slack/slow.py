@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 
 if TYPE_CHECKING:
+    from bot.definitions.search import SearchDefinition
     from bot.runtime import Runtime
-    from bot.searchdef import SearchDefinition
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,14 @@ def _watch_parent(parent: int) -> None:
 
 def preview_job(settings: Settings, target: SearchDefinition | int) -> str:
     """In a worker process: what the search would alert on, as the reply text."""
-    from bot import runner
+    from bot.runs import runner
     from bot.slack.commands.search_cmds import preview_text
 
     return preview_text(runner.preview_search(_child_runtime(settings), target))
 
 
 def run_job(settings: Settings, search_id: int, name: str) -> str:
-    from bot import runner
+    from bot.runs import runner
     from bot.slack.commands.search_cmds import run_text
 
     return run_text(name, runner.run_search(_child_runtime(settings), search_id))

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from bot.definitions.search import SearchDefinition
+from bot.definitions.store import find_search_by_name, set_enabled
 from bot.demo.generator import BACKFILL_SECONDS, DemoGenerator
 from bot.demo.install import demo_definitions, install_demo
 from bot.demo.people import TECHNICAL_ROLES
 from bot.models import DigestSubscription, Search
 from bot.runtime import Runtime
-from bot.search_store import find_search_by_name, set_enabled
-from bot.searchdef import SearchDefinition
 from searches.base import SourceContext, TimeWindow
 from searches.registry import get_source
 

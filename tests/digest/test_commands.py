@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.digest import commands
-from bot.digest.commands import digest_command
 from bot.errors import InvalidInput
 from bot.models import Delivery, DeliveryKind, DigestSubscription
 from bot.runtime import Runtime
+from bot.slack.commands import digest_actions as commands
+from bot.slack.commands.digest_actions import digest_command
 from bot.slack.limits import check_message
 from tests.digest.conftest import NOW, build_world
 from tests.digest.test_chart import png_size

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.deliveries.loop import DeliveryLoop
 from bot.digest.scheduler import DigestScheduler
 from bot.models import (
     Alert,
@@ -20,8 +21,7 @@ from bot.models import (
     utcnow,
 )
 from bot.runtime import Runtime
-from bot.slack.delivery import DeliveryLoop
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.digest.conftest import NOW, add_search, build_world
 from tests.slack.conftest import BotServer, drain, make_runtime, serve_bot, wait_for
 from tests.slack.conftest import standin as standin  # the Slack tests' stand-in fixture

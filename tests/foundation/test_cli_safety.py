@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "S3cretPw"

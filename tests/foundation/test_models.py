@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import outbox
+from bot.deliveries import outbox
 from bot.models import Alert, AlertState, Delivery, DeliveryKind, Resolution, Search
 
 

@@ -1,6 +1,6 @@
 """A run past its timeout is stopped, not just abandoned: each source's work really ends.
 
-End to end through ``bot.runner.run_search`` on SQLite and Postgres: a search whose
+End to end through ``bot.runs.runner.run_search`` on SQLite and Postgres: a search whose
 ``timeout`` is 1s reads from a source that would take far longer (a cluster that
 never answers, a server trickling its body, ``pg_sleep(60)``, a huge log); the run
 ends within about a second of its deadline, is recorded TIMED_OUT saying it was
@@ -27,12 +27,12 @@ from sqlalchemy.exc import OperationalError
 
 import searches.registry
 from bot.config import ClusterConfig, Settings
+from bot.definitions.search import parse_definition
+from bot.definitions.store import create_search
 from bot.models import Alert, RunStatus, Search, SearchRun
-from bot.runner import run_search
+from bot.runs.runner import run_search
+from bot.runs.source_call import RunTimeout, run_source
 from bot.runtime import Runtime
-from bot.search_store import create_search
-from bot.searchdef import parse_definition
-from bot.source_call import RunTimeout, run_source
 from searches.base import (
     Deadline,
     ResultKind,

@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy import select
 from waitress.server import create_server
 
-from bot import outbox
 from bot.config import Settings
 from bot.db import make_engine
+from bot.deliveries import outbox
+from bot.deliveries.loop import DeliveryLoop
 from bot.models import Alert, Delivery, DeliveryStatus, Priority, Search
 from bot.runtime import Runtime
 from bot.slack.app import build_app
-from bot.slack.delivery import DeliveryLoop
 from bot.slack.web import build_wsgi_app
-from bot.standin import RateLimits, SlackStandIn
+from standin import RateLimits, SlackStandIn
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.deliveries.loop import DeliveryLoop
 from bot.models import AlertAction, AlertEvent, AlertState, Priority, Resolution
 from bot.runtime import Runtime
-from bot.slack.delivery import DeliveryLoop
 from bot.slack.ids import ActionId
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, get_alert, wait_for
 
 

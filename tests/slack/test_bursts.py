@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import outbox
+from bot.deliveries import outbox
+from bot.deliveries.loop import DeliveryLoop
 from bot.models import Alert, AlertState, DeliveryKind, Resolution
 from bot.runtime import Runtime
-from bot.slack.delivery import DeliveryLoop
 from bot.slack.ids import ActionId
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, wait_for
 
 

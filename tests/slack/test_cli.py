@@ -16,7 +16,7 @@ from slack_bolt.request import BoltRequest
 
 from bot.runtime import Runtime
 from bot.slack.app import build_app
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import SECRET, TOKEN, wait_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.models import Search, SearchRevision, Suppression
 from bot.runtime import Runtime
 from bot.slack.commands.parse import Args
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, wait_for
 
 

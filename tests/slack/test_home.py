@@ -10,7 +10,7 @@ from bot.models import Alert, Priority, Search
 from bot.runtime import Runtime
 from bot.slack import limits
 from bot.slack.ids import ActionId
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, wait_for
 
 

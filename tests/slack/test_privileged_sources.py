@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.models import Search
 from bot.runtime import Runtime
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_search, wait_for
 
 

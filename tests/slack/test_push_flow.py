@@ -7,10 +7,10 @@ import re
 import httpx
 from sqlalchemy import func, select
 
-from bot import runner
 from bot.models import Alert, PushEvent, Search
+from bot.runs import runner
 from bot.runtime import Runtime
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, DeliveryLoop, add_search, drain, wait_for
 
 

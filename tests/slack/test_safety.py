@@ -8,14 +8,14 @@ import string
 
 import pytest
 
+from bot.deliveries.loop import DeliveryLoop
 from bot.models import Alert, Priority, Search
 from bot.runtime import Runtime
 from bot.slack import limits
 from bot.slack.blocks import alert_message
 from bot.slack.burst import burst_listing, burst_summary
-from bot.slack.delivery import DeliveryLoop
-from bot.slack.escape import code, escape_mrkdwn, truncate
-from bot.standin import SlackStandIn
+from bot.text.escape import code, escape_mrkdwn, truncate
+from standin import SlackStandIn
 from tests.slack.conftest import add_alert, add_search, drain, get_alert
 
 HOSTILE = "<!channel> <!here> <!everyone> <@U123> <!subteam^S1> <#C1> <http://evil.example|click> *bold* _it_ ~s~ `tick` & done"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.models import Search, SearchRevision
 from bot.runtime import Runtime
 from bot.slack.commands.preview import preview_window
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_search, wait_for
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.runtime import Runtime
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_search, wait_for
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.models import Search
 from bot.runtime import Runtime
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer
 
 CREATE = 'search create name=forged source=file path=/tmp/x.log schedule="every 5m"'

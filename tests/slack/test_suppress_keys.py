@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.models import Alert, Suppression
-from bot.runner import run_search
+from bot.runs.runner import run_search
 from bot.runtime import Runtime
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, wait_for
 
 SUPPRESSED_IP = "192.0.2.144"

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from bot import runner
+from bot.deliveries.loop import DeliveryLoop
 from bot.models import Alert, RunStatus
+from bot.runs import runner
 from bot.runtime import Runtime
-from bot.slack.delivery import DeliveryLoop
 from bot.slack.ids import ActionId
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_search, drain, get_alert, wait_for
 
 

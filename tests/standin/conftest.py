@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 import pytest
 from slack_sdk import WebClient
 
-from bot.standin import RateLimits, SlackStandIn
+from standin import RateLimits, SlackStandIn
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"

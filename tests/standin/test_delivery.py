@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot.standin import SlackStandIn
-from bot.standin.interactions import InteractionError
-from bot.standin.selection import SelectionError
+from standin import SlackStandIn
+from standin.interactions import InteractionError
+from standin.selection import SelectionError
 
 from .conftest import SECRET, Answer, FakeClock, Received, Receiver, alert_blocks
 

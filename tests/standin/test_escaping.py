@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from bot.standin import SlackStandIn
-from bot.standin.escaping import escape_command_text
-from bot.standin.state import Workspace
+from standin import SlackStandIn
+from standin.escaping import escape_command_text
+from standin.state import Workspace
 
 from .conftest import SECRET, TOKEN, Receiver
 

@@ -8,7 +8,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.standin.limits import check_message_blocks, check_view
+from standin.limits import check_message_blocks, check_view
 
 from .conftest import alert_blocks, button, modal
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from bot.standin import RateLimits, SlackStandIn
-from bot.standin.persist import StateFileError
+from standin import RateLimits, SlackStandIn
+from standin.persist import StateFileError
 
 from .conftest import SECRET, TOKEN, FakeClock, Receiver, alert_blocks
 from .test_files import tiny_png

@@ -8,8 +8,8 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.standin import RateLimits, SlackStandIn
-from bot.standin.ratelimit import RateLimiter
+from standin import RateLimits, SlackStandIn
+from standin.ratelimit import RateLimiter
 
 from .conftest import SECRET, TOKEN, FakeClock
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 
 from .conftest import SECRET, Answer, Receiver, alert_blocks, modal
 

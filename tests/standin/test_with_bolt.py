@@ -18,7 +18,7 @@ from slack_bolt import Ack, App, Respond, Say
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
-from bot.standin import SlackStandIn
+from standin import SlackStandIn
 
 from .conftest import SECRET, TOKEN, alert_blocks, modal
 

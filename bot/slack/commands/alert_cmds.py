@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import search_store
+from bot.alerts.permissions import check_act_on_search, is_admin
+from bot.definitions import store as search_store
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.models import Alert, AlertState, Search, Suppression, utcnow
-from bot.permissions import check_act_on_search, is_admin
 from bot.pipeline.keys import fit_key
 from bot.slack import limits
 from bot.slack.blocks import (
@@ -26,8 +26,8 @@ from bot.slack.blocks import (
 )
 from bot.slack.commands.parse import Args
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
-from bot.slack.escape import code, escape_mrkdwn, mention_user
 from bot.slack.ids import ActionId, alert_block_id
+from bot.text.escape import code, escape_mrkdwn, mention_user
 from searches.durations import format_duration, parse_duration
 
 MAX_ALERTS = 50  # read at most this many; as many as fit Slack's limits are shown

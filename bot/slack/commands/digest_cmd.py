@@ -1,4 +1,4 @@
-"""``/411 digest ...``: handed to the digest package (``bot.digest.commands.digest_command``)."""
+"""``/411 digest ...``: handed to the digest package (``bot.slack.commands.digest_actions.digest_command``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.slack.commands.router import REGISTRY, CommandContext, Reply
 )
 def digest(ctx: CommandContext, args: Args) -> Reply:
     try:
-        from bot.digest.commands import digest_command
+        from bot.slack.commands.digest_actions import digest_command
     except ImportError:
         raise BotError("The digest is not available in this installation.") from None
     words = list(args.words) + [f"{k}={v}" for k, v in args.options.items()]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot import runner
 from bot.config import Settings
+from bot.definitions.search import SearchDefinition
 from bot.errors import InvalidInput
-from bot.searchdef import SearchDefinition
+from bot.runs import runner
 from bot.slack import slow
 from bot.slack.blocks import when
-from bot.slack.escape import code, escape_mrkdwn, truncate
-from bot.time_input import parse_time
+from bot.text.escape import code, escape_mrkdwn, truncate
+from bot.text.time_input import parse_time
 from searches.base import TimeWindow
 from searches.durations import parse_duration
 

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.alerts.permissions import Actor
 from bot.errors import InvalidInput
-from bot.permissions import Actor
 from bot.slack.commands.parse import Args, parse
-from bot.slack.escape import code, escape_mrkdwn
 from bot.slack.feedback import guarded, tell_user
 from bot.slack.services import Services, UnitOfWork
+from bot.text.escape import code, escape_mrkdwn
 
 if TYPE_CHECKING:
     from bot.config import Settings

@@ -8,11 +8,9 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from bot import search_store
-from bot.errors import InvalidInput
-from bot.models import SearchRun
-from bot.permissions import check_manage_search, check_source_allowed
-from bot.searchdef import (
+from bot.alerts.permissions import check_manage_search, check_source_allowed
+from bot.definitions import store as search_store
+from bot.definitions.search import (
     ALIASES,
     DefinitionError,
     SearchDefinition,
@@ -21,13 +19,16 @@ from bot.searchdef import (
     parse_definition,
     redacted_definition_dict,
 )
+from bot.errors import InvalidInput
+from bot.models import SearchRun
 from bot.slack import slow
 from bot.slack.blocks import when
 from bot.slack.commands.parse import Args, slack_ref
 from bot.slack.commands.preview import WINDOW_OPTIONS, preview_window, preview_window_job
 from bot.slack.commands.preview import preview_text as preview_text  # slow.preview_job's import
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
-from bot.slack.escape import (
+from bot.slack.search_modal import search_modal
+from bot.text.escape import (
     code,
     code_block,
     escape_mrkdwn,
@@ -35,7 +36,6 @@ from bot.slack.escape import (
     mention_user,
     truncate,
 )
-from bot.slack.search_modal import search_modal
 
 FIELD_NAMES = set(SearchDefinition.__dataclass_fields__) | set(ALIASES) | {"condition"}
 ID_FIELDS = {"owner", "channel", "oncall_group"}

@@ -1,0 +1,1 @@
+"""Alerts after they exist: state transitions, permissions, snoozes, closing."""

@@ -1,0 +1,54 @@
+"""Resolve an alert automatically (autoclose, auto-resolve): state, event, message, thread."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.deliveries import outbox
+from bot.models import Alert, AlertEvent, AlertState, Delivery, DeliveryKind
+from bot.pipeline.plan import Closing
+
+SYSTEM = "system"
+
+
+def close_alert(
+    session: Session, run_id: int, closing: Closing, now: datetime, thread_replies: bool
+) -> None:
+    alert = session.get(Alert, closing.alert_id)
+    if alert is None or alert.state == AlertState.RESOLVED:
+        return  # resolved by a person since the plan was made
+    alert.state = AlertState.RESOLVED
+    alert.resolution = closing.resolution
+    alert.resolved_at = now
+    alert.resolved_by = SYSTEM
+    alert.updated_at = now
+    detail = {"run_id": run_id, "reason": closing.reason, "resolution": closing.resolution.value}
+    session.add(
+        AlertEvent(alert_id=alert.id, action=closing.action, actor=SYSTEM, at=now, detail=detail)
+    )
+    outbox.enqueue_alert_update(session, alert)
+    parent = None if alert.message_ts else post_delivery_id(session, alert.id)
+    if thread_replies and (alert.message_ts or parent):
+        text = f"Resolved automatically ({closing.resolution.label}): {closing.reason}."
+        outbox.enqueue(
+            session,
+            key=f"alert:{alert.id}:{closing.action.value}:{int(now.timestamp())}",
+            kind=DeliveryKind.THREAD_REPLY,
+            channel=alert.channel or "",
+            payload={"text": text},
+            alert_id=alert.id,
+            thread_ts=alert.message_ts,
+            parent_delivery_id=parent,
+        )
+
+
+def post_delivery_id(session: Session, alert_id: int) -> int | None:
+    """The delivery that posts (or posted) the alert: a thread reply's parent until it is sent."""
+    return session.scalar(
+        select(Delivery.id)
+        .where(Delivery.alert_id == alert_id, Delivery.kind == DeliveryKind.POST)
+        .limit(1)
+    )

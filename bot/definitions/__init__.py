@@ -1,0 +1,1 @@
+"""A search's typed definition: fields, schedule, YAML files, store, revisions."""

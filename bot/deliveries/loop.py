@@ -1,0 +1,345 @@
+"""The delivery loop: sends the outbox to Slack exactly once, in order, within rate limits.
+
+A delivery is claimed with a conditional UPDATE (``status pending -> sending``,
+``FOR UPDATE SKIP LOCKED`` on Postgres so several workers share the work), sent
+with no transaction open, and recorded as SENT together with its effects (the
+alert's channel and ts) in one transaction. ``next_attempt_at`` of a SENDING row
+is its lease: a row still SENDING after the lease ran out belongs to a process
+that died, so it returns to PENDING marked *ambiguous*; before an ambiguous post
+is retried, the channel is searched for the delivery's key (``sender.find_posted``)
+so a post Slack accepted just before the crash is recorded, not repeated.
+
+Rate limits: about one post per second per channel (a small token bucket), and an
+HTTP 429 blocks only its own lane (one channel for posts, the method for updates)
+for ``Retry-After`` seconds, persisted on the waiting rows so other workers
+honour it too. Errors back off exponentially; after ``max_attempts`` a delivery
+FAILS and its alert records it (AlertEvent DELIVERY_FAILED).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.background import BackgroundLoop
+from bot.deliveries import sender
+from bot.deliveries.lanes import Lanes
+from bot.deliveries.outcomes import AMBIGUOUS, POST_KINDS, Outcomes
+from bot.models import (
+    Alert,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Slack errors that no retry can fix.
+PERMANENT_ERRORS = frozenset(
+    [
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "invalid_arguments",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "restricted_action",
+        "too_many_attachments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "user_not_found",
+        "thread_not_found",
+        "file_not_found",
+        "channel_is_archived",
+        "cannot_reply_to_message",
+        "not_allowed_token_type",
+    ]
+)
+BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after}s")
+        self.retry_after = retry_after
+
+
+class DeliveryLoop(BackgroundLoop):
+    thread_name = "delivery-loop"
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        client: WebClient | None = None,
+        *,
+        batch: int = 100,
+        lease_seconds: float = 120.0,
+        max_attempts: int = 8,
+        base_backoff: float = 2.0,
+        max_backoff: float = 900.0,
+        posts_per_second: float = 1.0,
+        post_burst: int = 3,
+        poll_interval: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.runtime = runtime
+        # No automatic retries inside the client: a silent retry after a lost response
+        # could post twice. The loop retries, after checking what Slack already has.
+        self.client = client or WebClient(
+            token=runtime.settings.slack_bot_token,
+            base_url=runtime.settings.slack_api_url,
+            timeout=30,
+            retry_handlers=[],
+        )
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.batch = batch
+        self.lease = timedelta(seconds=lease_seconds)
+        self.outcomes = Outcomes(
+            runtime.sessions,
+            max_attempts=max_attempts,
+            base_backoff=base_backoff,
+            max_backoff=max_backoff,
+        )
+        self.lanes = Lanes(posts_per_second, post_burst)
+        self.poll_interval = poll_interval
+
+    # ------------------------------------------------------------------ running
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = self.run_once()
+            except Exception:  # the loop must outlive a database hiccup
+                log.exception("delivery loop iteration failed")
+                done = 0
+            self._stop.wait(0.02 if done else self.poll_interval)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Send what is due; return how many deliveries reached an end state or moved on."""
+        now = now or utcnow()
+        self._recover_stale(now)
+        handled = 0
+        for delivery_id, channel, kind in self._due(now):
+            if (
+                kind in POST_KINDS
+                and channel
+                and not self.lanes.ready(f"post:{channel}", take=False)
+            ):
+                continue
+            if kind == DeliveryKind.UPDATE and not self.lanes.ready("chat.update", take=False):
+                continue
+            token = self._claim(delivery_id, kind, now)
+            if token is not None:
+                handled += self._process(delivery_id, token, now)
+        return handled
+
+    # ----------------------------------------------------------------- claiming
+
+    def _due(self, now: datetime) -> list[tuple[int, str, DeliveryKind]]:
+        with self.runtime.sessions() as session:
+            rows = session.execute(
+                select(Delivery.id, Delivery.channel, Delivery.kind)
+                .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+                .order_by(Delivery.id)
+                .limit(self.batch)
+            ).all()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def _recover_stale(self, now: datetime) -> None:
+        """SENDING rows whose lease ran out: their process died mid-send."""
+        with self.runtime.sessions.begin() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.status == DeliveryStatus.SENDING, Delivery.next_attempt_at < now)
+                .values(
+                    status=DeliveryStatus.PENDING,
+                    claimed_by=None,
+                    last_error=AMBIGUOUS + "the sender stopped before recording the outcome",
+                )
+            )
+
+    def _claim(self, delivery_id: int, kind: DeliveryKind, now: datetime) -> str | None:
+        token = f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
+        with self.runtime.sessions.begin() as session:
+            row = session.scalar(
+                select(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
+                .with_for_update(skip_locked=True)
+            )
+            if row is None:
+                return None
+            claimed = session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
+                .values(
+                    status=DeliveryStatus.SENDING,
+                    claimed_by=token,
+                    next_attempt_at=now + self.lease,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            if kind == DeliveryKind.UPDATE:
+                self._fold_updates(session, row)
+        return token
+
+    def _fold_updates(self, session: Session, row: Delivery) -> None:
+        """Other pending updates of the same message are covered by this one (rendered later)."""
+        query = update(Delivery).where(
+            Delivery.kind == DeliveryKind.UPDATE,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.id != row.id,
+        )
+        alert = session.get(Alert, row.alert_id) if row.alert_id is not None else None
+        if alert is not None and alert.message_ts is None and alert.burst_ts:
+            # Alerts listed under one burst share its summary: one update refreshes them all.
+            siblings = select(Alert.id).where(
+                Alert.burst_ts == alert.burst_ts, Alert.channel == alert.channel
+            )
+            folded = session.scalars(
+                select(Delivery.alert_id).where(
+                    Delivery.kind == DeliveryKind.UPDATE,
+                    Delivery.status == DeliveryStatus.PENDING,
+                    Delivery.alert_id.in_(siblings),
+                )
+            ).all()
+            row.payload = {
+                **row.payload,
+                "alert_ids": sorted({a for a in folded if a} | {alert.id}),
+            }
+            query = query.where(Delivery.alert_id.in_(siblings))
+        elif row.alert_id is not None:
+            query = query.where(Delivery.alert_id == row.alert_id)
+        else:
+            query = query.where(
+                Delivery.alert_id.is_(None),
+                Delivery.channel == row.channel,
+                Delivery.thread_ts == row.thread_ts,
+            )
+        session.execute(
+            query.values(
+                status=DeliveryStatus.SUPERSEDED, last_error=f"folded into delivery {row.id}"
+            ).execution_options(synchronize_session=False)
+        )
+
+    # ---------------------------------------------------------------- sending
+
+    def _process(self, delivery_id: int, token: str, now: datetime) -> int:
+        try:
+            with self.runtime.sessions() as session:
+                delivery = session.get(Delivery, delivery_id)
+                assert delivery is not None
+                plan = sender.prepare(session, delivery, now)
+                ambiguous = (delivery.last_error or "").startswith(AMBIGUOUS)
+                session.expunge(delivery)
+        except sender.Defer as exc:
+            self.outcomes.release(
+                delivery_id, token, now + timedelta(seconds=exc.seconds), str(exc)
+            )
+            return 0
+        except (sender.Permanent, ValueError) as exc:
+            self.outcomes.fail(delivery_id, token, str(exc))
+            return 1
+        if not self.lanes.ready(plan.lane, take=True):
+            self.outcomes.release(
+                delivery_id, token, now + timedelta(seconds=self.lanes.wait(plan.lane)), "paced"
+            )
+            return 0
+        try:
+            response = self._send(plan, delivery, ambiguous)
+        except RateLimited as exc:
+            self.lanes.block(plan.lane, exc.retry_after)
+            self.outcomes.rate_limited(plan, delivery_id, token, exc.retry_after)
+            return 0
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            if error in PERMANENT_ERRORS:
+                self.outcomes.fail(delivery_id, token, f"Slack refused it: {error}")
+                return 1
+            self.outcomes.retry(delivery_id, token, now, f"Slack error: {error}")
+            return 0
+        except Exception as exc:  # network: Slack may or may not have accepted it
+            log.warning("delivery %s: %s", delivery_id, exc)
+            self.outcomes.retry(delivery_id, token, now, f"{AMBIGUOUS}{type(exc).__name__}: {exc}")
+            return 0
+        self.outcomes.record(delivery_id, token, plan, response)
+        return 1
+
+    def _send(self, plan: sender.Plan, delivery: Delivery, ambiguous: bool) -> dict[str, Any]:
+        first = plan.calls[0]
+        if ambiguous and first.method != "chat.update":
+            found = self._guard(lambda: self._find_posted(plan, delivery))
+            if found is not None:
+                log.info("delivery %s was posted before (ts %s): recording it", delivery.id, found)
+                return {"ts": found, "channel": plan.channel, "recovered": True}
+        result: dict[str, Any] = {}
+        for i, call in enumerate(plan.calls):
+            try:
+                response = self._guard(lambda call=call: sender.execute(self.client, call))
+            except SlackApiError as exc:
+                if call.fallback is None or exc.response.get("error") not in BLOCK_ERRORS:
+                    raise
+                log.warning(
+                    "delivery %s: Slack refused the blocks; sending the minimal form", delivery.id
+                )
+                response = self._guard(
+                    lambda call=call: sender.execute(
+                        self.client, sender.Call(call.method, call.fallback or {})
+                    )
+                )
+            if i == 0:
+                result = response
+        return result
+
+    def _find_posted(self, plan: sender.Plan, delivery: Delivery) -> str | None:
+        try:
+            return sender.find_posted(self.client, plan, delivery)
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                raise
+            # No history access (a missing scope, say): a possible double post beats a loss.
+            log.warning("delivery %s: cannot check for an earlier post: %s", delivery.id, exc)
+            return None
+
+    def _guard(self, fn: Any) -> Any:
+        """Turn HTTP 429 into RateLimited with its Retry-After."""
+        try:
+            return fn()
+        except SlackApiError as exc:
+            if exc.response.status_code == 429 or exc.response.get("error") == "ratelimited":
+                raw = (
+                    exc.response.headers.get("Retry-After")
+                    or exc.response.headers.get("retry-after")
+                    or "1"
+                )
+                try:
+                    seconds = max(1.0, float(raw))
+                except ValueError:
+                    seconds = 1.0
+                raise RateLimited(seconds) from None
+            raise

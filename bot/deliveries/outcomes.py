@@ -1,0 +1,174 @@
+"""What happened to a claimed delivery, written down: sent, retried later, or failed for good.
+
+Every write checks that the row is still SENDING under this sender's claim token;
+a sender whose lease ran out (and whose row another sender took over) records
+nothing. Recording SENT and its effects (the alert's channel and ts, a burst's
+thread listing) is one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.deliveries import outbox
+from bot.deliveries.sender import Plan, posted_ts
+from bot.models import (
+    Alert,
+    AlertAction,
+    AlertEvent,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    utcnow,
+)
+from bot.slack.burst import chunks
+
+log = logging.getLogger(__name__)
+
+AMBIGUOUS = "ambiguous: "
+POST_KINDS = (
+    DeliveryKind.POST,
+    DeliveryKind.THREAD_REPLY,
+    DeliveryKind.MESSAGE,
+    DeliveryKind.UPLOAD,
+)
+
+
+class Outcomes:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        max_attempts: int = 8,
+        base_backoff: float = 2.0,
+        max_backoff: float = 900.0,
+    ) -> None:
+        self.sessions = sessions
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+
+    def owned(self, session: Session, delivery_id: int, token: str) -> Delivery | None:
+        row = session.scalar(
+            select(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.claimed_by == token)
+            .with_for_update()
+        )
+        return row if row is not None and row.status == DeliveryStatus.SENDING else None
+
+    def release(self, delivery_id: int, token: str, when: datetime, reason: str) -> None:
+        """Back to PENDING without counting an attempt (deferred, paced or rate limited)."""
+        with self.sessions.begin() as session:
+            row = self.owned(session, delivery_id, token)
+            if row is not None:
+                row.status = DeliveryStatus.PENDING
+                row.claimed_by = None
+                row.next_attempt_at = when
+                if not (row.last_error or "").startswith(AMBIGUOUS):
+                    row.last_error = reason
+
+    def rate_limited(self, plan: Plan, delivery_id: int, token: str, retry_after: float) -> None:
+        until = utcnow() + timedelta(seconds=retry_after)
+        self.release(delivery_id, token, until, f"rate limited ({plan.lane}) for {retry_after:g}s")
+        # Persist the wait on the lane's other rows, so every worker honours Retry-After.
+        with self.sessions.begin() as session:
+            query = update(Delivery).where(
+                Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at < until
+            )
+            if plan.lane.startswith("post:"):
+                query = query.where(Delivery.channel == plan.channel, Delivery.kind.in_(POST_KINDS))
+            else:
+                query = query.where(Delivery.kind == DeliveryKind.UPDATE)
+            session.execute(
+                query.values(next_attempt_at=until).execution_options(synchronize_session=False)
+            )
+
+    def _backoff(self, attempts: int) -> float:
+        delay = min(self.max_backoff, self.base_backoff * (2 ** max(0, attempts - 1)))
+        return delay * random.uniform(0.8, 1.2)
+
+    def retry(self, delivery_id: int, token: str, now: datetime, error: str) -> None:
+        with self.sessions.begin() as session:
+            row = self.owned(session, delivery_id, token)
+            if row is None:
+                return
+            row.attempts += 1
+            row.last_error = error[:2000]
+            if row.attempts >= self.max_attempts:
+                self.give_up(session, row, f"gave up after {row.attempts} attempts: {error}")
+                return
+            row.status = DeliveryStatus.PENDING
+            row.claimed_by = None
+            row.next_attempt_at = utcnow() + timedelta(seconds=self._backoff(row.attempts))
+
+    def fail(self, delivery_id: int, token: str, error: str) -> None:
+        with self.sessions.begin() as session:
+            row = self.owned(session, delivery_id, token)
+            if row is not None:
+                self.give_up(session, row, error)
+
+    def give_up(self, session: Session, row: Delivery, error: str) -> None:
+        log.warning("delivery %s (%s) failed for good: %s", row.id, row.kind, error)
+        row.status = DeliveryStatus.FAILED
+        row.last_error = error[:2000]
+        row.claimed_by = None
+        if row.alert_id is not None:
+            alert = session.get(Alert, row.alert_id)
+            if alert is not None:
+                alert.delivery_failed = True
+                detail = {"delivery_id": row.id, "kind": row.kind.value, "error": error[:500]}
+                session.add(
+                    AlertEvent(alert_id=alert.id, action=AlertAction.DELIVERY_FAILED, detail=detail)
+                )
+
+    def record(self, delivery_id: int, token: str, plan: Plan, response: dict[str, Any]) -> None:
+        """SENT, the message ts, and its effects: one transaction."""
+        ts = posted_ts(response)
+        channel = str(response.get("channel") or plan.channel)
+        with self.sessions.begin() as session:
+            row = self.owned(session, delivery_id, token)
+            if row is None:
+                log.warning("delivery %s lost its claim while sending; not recording", delivery_id)
+                return
+            row.status = DeliveryStatus.SENT
+            row.sent_at = utcnow()
+            row.message_ts = ts
+            row.claimed_by = None
+            if row.kind == DeliveryKind.POST and ts:
+                if "burst_alert_ids" in plan.side:
+                    self._record_burst(session, row, channel, ts, plan.side["burst_alert_ids"])
+                elif row.alert_id is not None:
+                    self._record_alert_post(session, row, channel, ts)
+
+    def _record_alert_post(self, session: Session, row: Delivery, channel: str, ts: str) -> None:
+        alert = session.get(Alert, row.alert_id)
+        if alert is None:
+            return
+        alert.channel, alert.message_ts = channel, ts
+        alert.last_notified_at = utcnow()
+        detail = {"delivery_id": row.id, "channel": channel, "ts": ts}
+        session.add(AlertEvent(alert_id=alert.id, action=AlertAction.NOTIFIED, detail=detail))
+
+    def _record_burst(
+        self, session: Session, row: Delivery, channel: str, ts: str, ids: list[int]
+    ) -> None:
+        for alert in session.scalars(select(Alert).where(Alert.id.in_(ids))):
+            alert.channel, alert.burst_ts = channel, ts
+            alert.last_notified_at = utcnow()
+            detail = {"delivery_id": row.id, "channel": channel, "burst_ts": ts}
+            session.add(AlertEvent(alert_id=alert.id, action=AlertAction.NOTIFIED, detail=detail))
+        for i, chunk in enumerate(chunks(ids)):
+            outbox.enqueue(
+                session,
+                key=f"{row.idempotency_key}:list:{i}",
+                kind=DeliveryKind.THREAD_REPLY,
+                channel=channel,
+                thread_ts=ts,
+                payload={"burst_alert_ids": chunk, "burst_delivery_id": row.id},
+            )

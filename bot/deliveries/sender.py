@@ -1,0 +1,355 @@
+"""Turn one claimed delivery into Slack Web API calls, rendered from the state at send time.
+
+``prepare`` reads the database and returns a :class:`Plan` (what to call) or raises
+:class:`Defer` (not yet: the parent is not posted) or :class:`Permanent` (never).
+``execute`` makes the calls. Posts carry the delivery's idempotency key in message
+``metadata``; ``find_posted`` looks for it, so a post whose outcome is unknown (a
+crash or a timeout after Slack accepted it) is recorded instead of posted twice.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.deliveries.outbox import has_pending_post
+from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Search
+from bot.slack import limits
+from bot.slack.blocks import Message, alert_message, minimal_alert_message
+from bot.slack.burst import burst_listing, burst_summary
+
+MARKER_EVENT = "four11_delivery"
+PARENT_WAIT = timedelta(minutes=30)  # a reply waits this long for its parent to be posted
+
+
+class Defer(Exception):
+    """Not now, and not a failure: try again in ``seconds``."""
+
+    def __init__(self, reason: str, seconds: float = 1.0) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+class Permanent(Exception):
+    """This delivery can never succeed (and retrying would not change that)."""
+
+
+@dataclass
+class Call:
+    method: str  # "chat.postMessage", "chat.update", "files_upload_v2"
+    kwargs: dict[str, Any]
+    fallback: dict[str, Any] | None = None  # smaller blocks if Slack refuses the first ones
+
+
+@dataclass
+class Plan:
+    lane: str  # what Slack rate-limits it by: "post:<channel>", "chat.update", "files"
+    channel: str
+    calls: list[Call]
+    thread_ts: str | None = None  # for finding an earlier post of this reply
+    side: dict[str, Any] = field(default_factory=dict)  # what recording needs to know
+
+
+def marker(key: str) -> dict[str, Any]:
+    return {"event_type": MARKER_EVENT, "event_payload": {"key": key}}
+
+
+def _post(
+    channel: str, key: str, message: Message, *, fallback: Message | None = None, **extra: Any
+) -> Call:
+    kwargs = {"channel": channel, **message.as_kwargs(), "metadata": marker(key), **extra}
+    limits.ensure_message(kwargs)
+    alt = None
+    if fallback is not None:
+        alt = {"channel": channel, **fallback.as_kwargs(), "metadata": marker(key), **extra}
+    return Call("chat.postMessage", kwargs, alt)
+
+
+def _update(channel: str, ts: str, message: Message, fallback: Message | None = None) -> Call:
+    kwargs = {"channel": channel, "ts": ts, **message.as_kwargs()}
+    limits.ensure_message(kwargs)
+    alt = {"channel": channel, "ts": ts, **fallback.as_kwargs()} if fallback else None
+    return Call("chat.update", kwargs, alt)
+
+
+def _alert_and_search(session: Session, alert_id: int | None) -> tuple[Alert, Search | None]:
+    alert = session.get(Alert, alert_id) if alert_id is not None else None
+    if alert is None:
+        raise Permanent("the alert no longer exists")
+    return alert, session.get(Search, alert.search_id)
+
+
+def _alerts(session: Session, ids: list[int]) -> list[Alert]:
+    found = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def burst_delivery_for(session: Session, channel: str, ts: str) -> Delivery | None:
+    return session.scalar(
+        select(Delivery).where(
+            Delivery.kind == DeliveryKind.POST,
+            Delivery.channel == channel,
+            Delivery.message_ts == ts,
+        )
+    )
+
+
+def prepare(session: Session, delivery: Delivery, now: datetime) -> Plan:
+    kind = delivery.kind
+    if kind == DeliveryKind.POST:
+        if "burst_alert_ids" in delivery.payload:
+            return _plan_burst_post(session, delivery)
+        return _plan_alert_post(session, delivery)
+    if kind == DeliveryKind.UPDATE:
+        return _plan_update(session, delivery, now)
+    if kind == DeliveryKind.THREAD_REPLY:
+        return _plan_reply(session, delivery, now)
+    if kind == DeliveryKind.MESSAGE:
+        return _plan_message(delivery)
+    if kind == DeliveryKind.UPLOAD:
+        return _plan_upload(session, delivery, now)
+    raise Permanent(f"unknown delivery kind {kind}")
+
+
+def _plan_alert_post(session: Session, delivery: Delivery) -> Plan:
+    alert, search = _alert_and_search(session, delivery.alert_id)
+    channel = delivery.channel or alert.channel or (search.channel if search else None)
+    if not channel:
+        raise Permanent("neither the delivery nor the search names a channel")
+    call = _post(
+        channel,
+        delivery.idempotency_key,
+        alert_message(alert, search),
+        fallback=minimal_alert_message(alert, search),
+    )
+    return Plan(lane=f"post:{channel}", channel=channel, calls=[call])
+
+
+def _plan_burst_post(session: Session, delivery: Delivery) -> Plan:
+    ids = [int(i) for i in delivery.payload["burst_alert_ids"]]
+    search = session.get(Search, delivery.payload.get("search_id"))
+    channel = delivery.channel or (search.channel if search else None)
+    if not channel:
+        raise Permanent("the burst names no channel")
+    message = burst_summary(delivery.id, search, _alerts(session, ids))
+    call = _post(channel, delivery.idempotency_key, message)
+    return Plan(
+        lane=f"post:{channel}", channel=channel, calls=[call], side={"burst_alert_ids": ids}
+    )
+
+
+def _burst_updates(
+    session: Session, channel: str, burst_ts: str, alert_ids: set[int] | None
+) -> list[Call]:
+    """The burst's summary, and the thread chunks listing the changed alerts."""
+    burst = burst_delivery_for(session, channel, burst_ts)
+    if burst is None:
+        raise Permanent("the burst summary this alert was listed under is unknown")
+    ids = [int(i) for i in burst.payload.get("burst_alert_ids", [])]
+    search = session.get(Search, burst.payload.get("search_id"))
+    calls = [_update(channel, burst_ts, burst_summary(burst.id, search, _alerts(session, ids)))]
+    listings = session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.idempotency_key.like(f"{burst.idempotency_key}:list:%"),
+            Delivery.status == DeliveryStatus.SENT,
+        )
+        .order_by(Delivery.id)
+    )
+    for listing in listings:
+        chunk = [int(i) for i in listing.payload.get("burst_alert_ids", [])]
+        if listing.message_ts and (alert_ids is None or alert_ids.intersection(chunk)):
+            calls.append(
+                _update(channel, listing.message_ts, burst_listing(_alerts(session, chunk)))
+            )
+    return calls
+
+
+def _plan_update(session: Session, delivery: Delivery, now: datetime) -> Plan:
+    if delivery.alert_id is None:  # a burst update (bulk actions): payload names the burst
+        channel, ts = delivery.channel, delivery.thread_ts
+        if not channel or not ts:
+            raise Permanent("a burst update needs the summary's channel and ts")
+        ids = delivery.payload.get("alert_ids")
+        calls = _burst_updates(session, channel, ts, set(ids) if ids is not None else None)
+        return Plan(lane="chat.update", channel=channel, calls=calls)
+    alert, search = _alert_and_search(session, delivery.alert_id)
+    if alert.channel and alert.message_ts:
+        call = _update(
+            alert.channel,
+            alert.message_ts,
+            alert_message(alert, search, now),
+            minimal_alert_message(alert, search),
+        )
+        return Plan(lane="chat.update", channel=alert.channel, calls=[call])
+    if alert.channel and alert.burst_ts:
+        changed = {alert.id, *(int(i) for i in delivery.payload.get("alert_ids", []))}
+        calls = _burst_updates(session, alert.channel, alert.burst_ts, changed)
+        return Plan(lane="chat.update", channel=alert.channel, calls=calls)
+    pending = has_pending_post(session, alert)
+    if pending or (not alert.delivery_failed and now - delivery.created_at < PARENT_WAIT):
+        raise Defer("the alert's message is not posted yet", 2.0)
+    raise Permanent("the alert has no message to update")
+
+
+def _reply_parent(session: Session, delivery: Delivery, now: datetime) -> tuple[str, str]:
+    alert = session.get(Alert, delivery.alert_id) if delivery.alert_id else None
+    channel = delivery.channel or (alert.channel if alert else None) or ""
+    ts = delivery.thread_ts
+    if not ts and delivery.parent_delivery_id:
+        parent = session.get(Delivery, delivery.parent_delivery_id)
+        if parent is None or parent.status in (DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED):
+            raise Permanent("the parent message was never posted")
+        ts = parent.message_ts
+        channel = channel or parent.channel
+    if not ts and alert is not None:
+        ts = alert.message_ts or alert.burst_ts
+        channel = alert.channel or channel
+    if ts and channel:
+        return channel, ts
+    if alert is not None and alert.delivery_failed:
+        raise Permanent("the alert's message could not be posted")
+    if now - delivery.created_at < PARENT_WAIT:
+        raise Defer("waiting for the parent message to be posted", 2.0)
+    raise Permanent("the parent message was never posted")
+
+
+def _plan_reply(session: Session, delivery: Delivery, now: datetime) -> Plan:
+    channel, thread_ts = _reply_parent(session, delivery, now)
+    payload = delivery.payload
+    key = delivery.idempotency_key
+    if "burst_alert_ids" in payload:
+        message = burst_listing(_alerts(session, [int(i) for i in payload["burst_alert_ids"]]))
+    else:
+        text = str(payload.get("text") or " ")
+        message = Message(text=limits_text(text), blocks=list(payload.get("blocks") or []))
+    extra: dict[str, Any] = {"thread_ts": thread_ts}
+    if payload.get("broadcast"):
+        extra["reply_broadcast"] = True
+    call = _post(channel, key, message, **extra)
+    return Plan(lane=f"post:{channel}", channel=channel, calls=[call], thread_ts=thread_ts)
+
+
+def limits_text(text: str) -> str:
+    from bot.text.escape import truncate
+
+    return truncate(text, 3900)
+
+
+def _plan_message(delivery: Delivery) -> Plan:
+    if not delivery.channel:
+        raise Permanent("the message names no channel")
+    payload = delivery.payload
+    message = Message(
+        text=limits_text(str(payload.get("text") or " ")), blocks=list(payload.get("blocks") or [])
+    )
+    extra: dict[str, Any] = {"thread_ts": delivery.thread_ts} if delivery.thread_ts else {}
+    try:
+        call = _post(delivery.channel, delivery.idempotency_key, message, **extra)
+    except limits.PayloadTooLarge:
+        call = _post(
+            delivery.channel, delivery.idempotency_key, Message(text=message.text), **extra
+        )
+    return Plan(
+        lane=f"post:{delivery.channel}",
+        channel=delivery.channel,
+        calls=[call],
+        thread_ts=delivery.thread_ts,
+    )
+
+
+def _plan_upload(session: Session, delivery: Delivery, now: datetime) -> Plan:
+    payload = delivery.payload
+    channel, thread_ts = delivery.channel, delivery.thread_ts
+    if delivery.parent_delivery_id and not thread_ts:
+        # Into the thread of a message posted by another delivery (the digest's chart).
+        channel, thread_ts = _reply_parent(session, delivery, now)
+    try:
+        content = base64.b64decode(payload["content_b64"], validate=True)
+    except (KeyError, ValueError) as exc:
+        raise Permanent(f"the upload has no valid content: {exc}") from None
+    kwargs: dict[str, Any] = {
+        "channel": channel,
+        "content": content,
+        "filename": str(payload.get("filename") or "file"),
+        "title": str(payload.get("title") or payload.get("filename") or "file"),
+    }
+    if payload.get("initial_comment"):
+        kwargs["initial_comment"] = limits_text(str(payload["initial_comment"]))
+    if thread_ts:
+        kwargs["thread_ts"] = thread_ts
+    return Plan(
+        lane=f"post:{channel}",
+        channel=channel,
+        calls=[Call("files_upload_v2", kwargs)],
+        thread_ts=thread_ts,
+    )
+
+
+def execute(client: WebClient, call: Call) -> dict[str, Any]:
+    """Make one call; SlackApiError and network errors propagate to the loop."""
+    if call.method == "files_upload_v2":
+        response = client.files_upload_v2(**call.kwargs)
+    else:
+        response = client.api_call(call.method, json=call.kwargs)
+    return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+def posted_ts(response: dict[str, Any]) -> str | None:
+    if "ts" in response:
+        return str(response["ts"])
+    files = response.get("files") or ([response["file"]] if "file" in response else [])
+    for item in files:
+        shares = (
+            (item.get("shares") or {}).get("public")
+            or (item.get("shares") or {}).get("private")
+            or {}
+        )
+        for entries in shares.values():
+            if entries:
+                return str(entries[0].get("ts"))
+    return None
+
+
+def find_posted(client: WebClient, plan: Plan, delivery: Delivery) -> str | None:
+    """The ts of a message an earlier attempt of this delivery already posted, if any."""
+    oldest = f"{(delivery.created_at - timedelta(minutes=5)).timestamp():.6f}"
+    title = plan.calls[0].kwargs.get("title") if plan.calls[0].method == "files_upload_v2" else None
+    cursor: str | None = None
+    for _ in range(10):  # 10 pages x 200 messages since the delivery was created
+        if plan.thread_ts:
+            page = client.conversations_replies(
+                channel=plan.channel,
+                ts=plan.thread_ts,
+                oldest=oldest,
+                limit=200,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+        else:
+            page = client.conversations_history(
+                channel=plan.channel,
+                oldest=oldest,
+                limit=200,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+        for message in page.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if (
+                meta.get("event_type") == MARKER_EVENT
+                and (meta.get("event_payload") or {}).get("key") == delivery.idempotency_key
+            ):
+                return str(message["ts"])
+            if title and any(f.get("title") == title for f in message.get("files") or []):
+                return str(message["ts"])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    return None

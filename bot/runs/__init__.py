@@ -1,0 +1,1 @@
+"""Running searches: schedule fires, claims, the runner, run records, the worker."""

@@ -1,0 +1,54 @@
+"""Failing searches: tell the owner once after N consecutive failures, and once on recovery."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bot.deliveries import outbox
+from bot.models import DeliveryKind, Search, SearchRun
+
+
+def record_failure(session: Session, search: Search, run: SearchRun) -> None:
+    failures = search.consecutive_failures + 1
+    notify = failures >= search.failure_threshold and not search.failure_notified
+    session.execute(
+        update(Search)
+        .where(Search.id == search.id)
+        .values(
+            consecutive_failures=failures,
+            failure_notified=search.failure_notified or notify,
+            updated_at=Search.updated_at,  # run state, not an edit of the search
+        )
+    )
+    if notify and search.owner:
+        text = (
+            f":warning: Search *{search.name}* (#{search.id}) has failed {failures} times in a row. "
+            f"Last error: {run.error}"
+        )
+        outbox.enqueue(
+            session,
+            key=f"search:{search.id}:failing:{run.id}",
+            kind=DeliveryKind.MESSAGE,
+            channel=search.owner,
+            payload={"text": text},
+        )
+
+
+def record_success(session: Session, search: Search, run: SearchRun) -> None:
+    if search.consecutive_failures == 0 and not search.failure_notified:
+        return
+    if search.failure_notified and search.owner:
+        text = f":white_check_mark: Search *{search.name}* (#{search.id}) is running again."
+        outbox.enqueue(
+            session,
+            key=f"search:{search.id}:recovered:{run.id}",
+            kind=DeliveryKind.MESSAGE,
+            channel=search.owner,
+            payload={"text": text},
+        )
+    session.execute(
+        update(Search)
+        .where(Search.id == search.id)
+        .values(consecutive_failures=0, failure_notified=False, updated_at=Search.updated_at)
+    )

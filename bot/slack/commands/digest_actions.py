@@ -1,0 +1,204 @@
+"""``/411 digest ...``: subscribe a channel, unsubscribe it, show it, preview the digest.
+
+    /411 digest                         this channel's subscription
+    /411 digest subscribe [HH:MM] [Area/City] [weekly]
+    /411 digest unsubscribe
+    /411 digest preview [weekly]        the digest up to now, only for you
+
+The preview is an ephemeral reply (the slash command's response), and its chart goes to
+the caller's direct messages with the app: an ephemeral message cannot carry a file,
+and an image block needs a URL Slack's servers can fetch, which a bot behind a firewall
+or in Socket Mode does not have. An UPLOAD delivery through files upload v2 works in
+every mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.digest.compose import build_digest, enqueue_chart
+from bot.digest.periods import parse_time_of_day, parse_timezone
+from bot.digest.render import permalink_base
+from bot.errors import InvalidInput
+from bot.models import DigestPeriod, DigestSubscription, utcnow
+from bot.runtime import Runtime
+from bot.slack.limits import check_message
+from bot.text.escape import code, is_slack_id
+
+USAGE = (
+    "Usage: `/411 digest` (this channel's subscription), "
+    "`/411 digest subscribe [HH:MM] [time zone] [weekly]`, `/411 digest unsubscribe`, "
+    "`/411 digest preview [weekly]`."
+)
+
+
+@dataclass(frozen=True)
+class DigestReply:
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SubscribeRequest:
+    time_of_day: str
+    timezone: str
+    weekly: bool
+
+
+def digest_command(runtime: Runtime, user_id: str, channel_id: str, args: list[str]) -> DigestReply:
+    words = [w for w in args if w.strip()]
+    action = words[0].lower() if words else "show"
+    rest = words[1:]
+    if action == "show":
+        return show(runtime, channel_id)
+    if action == "subscribe":
+        request = parse_subscribe(rest, runtime.settings.timezone)
+        return subscribe(runtime, user_id, channel_id, request)
+    if action == "unsubscribe":
+        _no_more(rest, "unsubscribe")
+        return unsubscribe(runtime, channel_id)
+    if action == "preview":
+        weekly = _weekly_flag(rest)
+        return preview(runtime, user_id, channel_id, weekly=weekly)
+    if action == "help":
+        return DigestReply(USAGE)
+    raise InvalidInput(f"Unknown digest command {code(action, 40)}. {USAGE}", field="command")
+
+
+def parse_subscribe(words: list[str], default_timezone: str) -> SubscribeRequest:
+    """``[HH:MM] [time zone] [weekly]`` in any order; each at most once."""
+    time_of_day, timezone, weekly = None, None, False
+    for word in words:
+        if word.lower() == "weekly":
+            weekly = True
+        elif ":" in word and word[:1].isdigit():
+            if time_of_day is not None:
+                raise InvalidInput("Give one time of day, e.g. 09:00.", field="time_of_day")
+            at = parse_time_of_day(word)
+            time_of_day = f"{at.hour:02d}:{at.minute:02d}"
+        else:
+            if timezone is not None:
+                raise InvalidInput(
+                    f"Unexpected {code(word, 60)}: give one time zone, e.g. Europe/Paris.",
+                    field="timezone",
+                )
+            parse_timezone(word)
+            timezone = word
+    return SubscribeRequest(time_of_day or "09:00", timezone or default_timezone, weekly)
+
+
+def show(runtime: Runtime, channel_id: str) -> DigestReply:
+    with runtime.sessions() as session:
+        sub = _subscription(session, channel_id)
+        if sub is None:
+            return DigestReply(f"This channel gets no digest. {USAGE}")
+        return DigestReply(f"This channel gets {_describe(sub)}.")
+
+
+def subscribe(
+    runtime: Runtime, user_id: str, channel_id: str, request: SubscribeRequest
+) -> DigestReply:
+    _check_channel(channel_id)
+    for _attempt in range(2):  # a concurrent first subscribe wins the insert; then update it
+        with runtime.sessions() as session:
+            sub = _subscription(session, channel_id)
+            if sub is None:
+                sub = DigestSubscription(channel=channel_id, created_by=user_id)
+                session.add(sub)
+            sub.time_of_day = request.time_of_day
+            sub.timezone = request.timezone
+            sub.weekly = request.weekly
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                continue
+            return DigestReply(f"Subscribed: this channel gets {_describe(sub)}.")
+    raise InvalidInput("The subscription changed at the same moment; please try again.")
+
+
+def unsubscribe(runtime: Runtime, channel_id: str) -> DigestReply:
+    with runtime.sessions() as session:
+        sub = _subscription(session, channel_id)
+        if sub is None:
+            return DigestReply("This channel had no digest subscription; nothing changed.")
+        session.delete(sub)
+        session.commit()
+    return DigestReply("Unsubscribed: this channel gets no more digests.")
+
+
+def preview(
+    runtime: Runtime, user_id: str, channel_id: str = "", *, weekly: bool = False
+) -> DigestReply:
+    """The digest of the period ending now, for the caller only; the chart goes to their DM.
+
+    Days are cut in the channel's digest time zone when it has one, else the default.
+    """
+    now = utcnow()
+    period = DigestPeriod.WEEKLY if weekly else DigestPeriod.DAILY
+    start = now - timedelta(days=7 if weekly else 1)
+    link_base = permalink_base(runtime.settings.slack_api_url)
+    with runtime.sessions() as session:
+        sub = _subscription(session, channel_id) if channel_id else None
+        tz = parse_timezone(sub.timezone if sub else runtime.settings.timezone)
+        digest = build_digest(
+            session, period=period, start=start, end=now, tz=tz, now=now, link_base=link_base
+        )
+    text = digest.rendered.top.text
+    blocks = list(digest.rendered.top.blocks)
+    if digest.rendered.details is not None:
+        combined = [*blocks, {"type": "divider"}, *digest.rendered.details.blocks]
+        # Top and details each fit a message; together they may not (one reply here).
+        if not check_message({"text": text, "blocks": combined}):
+            blocks = combined
+        else:
+            blocks.append(
+                _context("The details are too long to show here; the channel digest has them.")
+            )
+    if digest.chart_png is not None and is_slack_id(user_id):
+        with runtime.sessions() as session:
+            # One preview chart per person per minute: a double-submitted command posts once.
+            key = f"digest:preview:{user_id}:{period.value}:{now:%Y%m%dT%H%M}"
+            enqueue_chart(session, digest, user_id, key)
+            session.commit()
+        blocks.append(_context("The chart is on its way to your DMs with 411."))
+    return DigestReply(text, blocks)
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _describe(sub: DigestSubscription) -> str:
+    weekly = " plus a weekly summary on Mondays" if sub.weekly else ""
+    return f"a daily digest at {sub.time_of_day} {code(sub.timezone, 70)}{weekly}"
+
+
+def _subscription(session: Any, channel_id: str) -> DigestSubscription | None:
+    sub: DigestSubscription | None = session.scalar(
+        select(DigestSubscription).where(DigestSubscription.channel == channel_id)
+    )
+    return sub
+
+
+def _check_channel(channel_id: str) -> None:
+    if not is_slack_id(channel_id) or channel_id[0] not in "CGD":
+        raise InvalidInput("Run this in the channel that should get the digest.", field="channel")
+
+
+def _weekly_flag(words: list[str]) -> bool:
+    if not words:
+        return False
+    if [w.lower() for w in words] == ["weekly"]:
+        return True
+    raise InvalidInput(f"`preview` takes only `weekly`. {USAGE}", field="args")
+
+
+def _no_more(words: list[str], action: str) -> None:
+    if words:
+        raise InvalidInput(f"`{action}` takes no arguments. {USAGE}", field="args")

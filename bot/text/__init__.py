@@ -1,0 +1,1 @@
+"""Text in and out: escaping for mrkdwn, user templates, typed times."""
