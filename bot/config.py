@@ -1,7 +1,9 @@
 """Configuration from the environment (12-factor), with an optional ``.env`` file.
 
 Everything the bot needs to know about its surroundings is read here once, into
-an immutable :class:`Settings`. Nothing else in the code reads ``os.environ``.
+an immutable :class:`Settings`. The exceptions: `411 dev` builds its own settings
+from the environment (``bot/dev.py``), and a source's config may name an
+environment variable holding a secret (``searches/common.py``).
 """
 
 from __future__ import annotations

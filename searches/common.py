@@ -356,7 +356,7 @@ def check_link_template(reader: ConfigReader, name: str = "link_template") -> st
         allowed = ", ".join("{" + n + "}" for n in sorted(LINK_PLACEHOLDERS))
         reader.error(name, f"uses unknown placeholders {sorted(unknown)}; allowed: {allowed}")
         return None
-    return template
+    return str(template)
 
 
 def render_link(template: str | None, *, query: str, window: TimeWindow, index: str) -> str | None:

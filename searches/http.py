@@ -382,7 +382,7 @@ def _as_count(value: Any, path: tuple[str | int, ...]) -> int:
             value = float(value)
         except ValueError:
             raise SourceError(f"json_path {_show(path)} holds {value!r}, not a number") from None
-    return round(value)
+    return round(float(value))
 
 
 def _show(path: tuple[str | int, ...]) -> str:

@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from bot.deliveries import outbox
 from bot.models import Alert, AlertEvent, AlertState, Delivery, DeliveryKind
+from bot.models.base import SYSTEM
 from bot.pipeline.plan import Closing
-
-SYSTEM = "system"
 
 
 def close_alert(

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from bot.deliveries import outbox
 from bot.models import Alert, AlertAction, AlertEvent, AlertState
+from bot.models.base import SYSTEM
 
-SYSTEM = "system"
 BATCH = 500
 
 

@@ -125,13 +125,13 @@ def _socket(args: argparse.Namespace) -> int:
         app = build_app(runtime, socket_mode=True)
     handler = SocketModeHandler(app, runtime.settings.slack_app_token)
     with _starting(runtime.settings, "SLACK_APP_TOKEN"):
-        handler.connect()  # apps.connections.open: checks the app token before we go on
+        handler.connect()  # type: ignore[no-untyped-call]  # apps.connections.open: checks the app token before we go on
     loop = _delivery(runtime, args.deliver)
     print("411: connected to Slack over Socket Mode")
     try:
         threading.Event().wait()  # the handler's own threads do the work; Ctrl-C ends this
     finally:
-        handler.close()
+        handler.close()  # type: ignore[no-untyped-call]
         if loop is not None:
             loop.stop()
     return 0

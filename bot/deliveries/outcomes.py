@@ -91,7 +91,7 @@ class Outcomes:
 
     def _backoff(self, attempts: int) -> float:
         delay = min(self.max_backoff, self.base_backoff * (2 ** max(0, attempts - 1)))
-        return delay * random.uniform(0.8, 1.2)
+        return float(delay * random.uniform(0.8, 1.2))
 
     def retry(self, delivery_id: int, token: str, now: datetime, error: str) -> None:
         with self.sessions.begin() as session:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, union_all
@@ -380,9 +380,3 @@ def _search_names(session: Session, ids: list[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(Search.id, Search.name).where(Search.id.in_(ids)))
     return {int(sid): str(name) for sid, name in rows}
-
-
-def period_before(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """The period of equal length just before ``[start, end)``."""
-    length: timedelta = end - start
-    return start - length, start

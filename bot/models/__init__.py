@@ -1,7 +1,7 @@
 """The data model: typed SQLAlchemy 2 models and the enums they use."""
 
 from bot.models.alert import Alert, AlertEvent
-from bot.models.base import Base, utcnow
+from bot.models.base import SYSTEM, Base, utcnow
 from bot.models.delivery import Delivery
 from bot.models.digest import DigestPost, DigestSubscription
 from bot.models.enums import (
@@ -20,6 +20,7 @@ from bot.models.search import Search, SearchRevision, SearchRun
 from bot.models.suppression import Suppression
 
 __all__ = [
+    "SYSTEM",
     "Alert",
     "AlertAction",
     "AlertEvent",

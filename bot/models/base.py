@@ -19,6 +19,9 @@ NAMING_CONVENTION = {
 }
 
 
+SYSTEM = "system"  # the actor recorded for what the bot does by itself (pipeline, expiry)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -53,7 +53,6 @@ class AlertAction(enum.StrEnum):
     NOTIFIED = "notified"
     RENOTIFIED = "renotified"
     ASSIGNED = "assigned"
-    UNASSIGNED = "unassigned"
     SNOOZED = "snoozed"
     UNSNOOZED = "unsnoozed"
     RESOLVED = "resolved"

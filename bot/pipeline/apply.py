@@ -33,9 +33,10 @@ from bot.models import (
     Search,
     Suppression,
 )
+from bot.models.base import SYSTEM
 from bot.pipeline.burst import burst_key
 from bot.pipeline.dedupe import CHUNK
-from bot.pipeline.insert_pg import SYSTEM, Posts, insert_alerts_pg
+from bot.pipeline.insert_pg import Posts, insert_alerts_pg
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
 from bot.pipeline.renotify import renotify_alert
 from bot.pipeline.seen_pg import apply_seen_pg

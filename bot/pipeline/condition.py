@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.models.enums import ConditionOp
+from bot.pipeline.fields import lookup
 from searches.base import Hit, ResultKind, SourceResult
 
 _COMPARE: dict[ConditionOp, Callable[[int, int], bool]] = {
@@ -38,7 +39,6 @@ class Candidate:
     timestamp: datetime | None = None
     group: dict[str, Any] | None = None  # bucket / group values: the key when none is chosen
     aggregate: bool = False  # stands for a count, not for a document
-    samples: list[dict[str, Any]] = field(default_factory=list)
 
 
 def compare(op: ConditionOp, value: int, threshold: int) -> bool:
@@ -77,8 +77,6 @@ def _from_hit(hit: Hit) -> Candidate:
 def _grouped_hits(
     hits: Sequence[Hit], op: ConditionOp, threshold: int, key_fields: Sequence[str]
 ) -> list[Candidate]:
-    from bot.pipeline.keys import lookup
-
     groups: dict[tuple[str, ...], list[Hit]] = {}
     for hit in hits:
         group_key = tuple(str(lookup(hit.fields, f)) for f in key_fields)
@@ -97,7 +95,6 @@ def _grouped_hits(
                 group=group,
                 aggregate=True,
                 timestamp=max((h.timestamp for h in members if h.timestamp), default=None),
-                samples=[h.fields for h in members[:5]],
             )
         )
     return firing

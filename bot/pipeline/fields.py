@@ -1,4 +1,4 @@
-"""A hit's fields as templates see them: dotted names and nested access alike.
+"""A hit's fields by name: ``lookup`` for the pipeline, ``FieldView`` for templates.
 
 Elasticsearch and the file source keep documents nested (``{"user": {"name":
 "bob"}}``), grouped candidates carry flat dotted names (``"source.ip"``), and
@@ -17,6 +17,19 @@ from collections.abc import Mapping
 from typing import Any
 
 _ABSENT = object()
+MISSING = "∅"  # what lookup answers for a name the document lacks
+
+
+def lookup(fields: Mapping[str, Any], path: str) -> Any:
+    """``fields[path]``, or a dotted path into nested mappings ("user.name")."""
+    if path in fields:
+        return fields[path]
+    value: Any = fields
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
 
 
 class FieldView(dict[str, Any]):

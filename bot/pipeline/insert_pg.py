@@ -15,9 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.models import AlertAction, DeliveryKind, DeliveryStatus, Search
+from bot.models.base import SYSTEM
 from bot.pipeline.plan import NewAlert
-
-SYSTEM = "system"  # the actor of what the pipeline does
 
 
 @dataclass(frozen=True)

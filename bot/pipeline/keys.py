@@ -12,22 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.pipeline.condition import Candidate
+from bot.pipeline.fields import lookup
 
 KEY_LIMIT = 255
-MISSING = "∅"  # what lookup answers for a name the document lacks
-_MISSING = MISSING
-
-
-def lookup(fields: Mapping[str, Any], path: str) -> Any:
-    """``fields[path]``, or a dotted path into nested mappings ("user.name")."""
-    if path in fields:
-        return fields[path]
-    value: Any = fields
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
 
 
 def alert_key(candidate: Candidate, key_fields: Sequence[str]) -> str:

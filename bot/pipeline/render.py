@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import InvalidInput
-from bot.pipeline.fields import template_fields
-from bot.pipeline.keys import MISSING, lookup
+from bot.pipeline.fields import MISSING, lookup, template_fields
 from bot.text.templates import render_template
 
 TITLE_LIMIT = 300

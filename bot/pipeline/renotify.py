@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from bot.alerts.close import post_delivery_id
 from bot.deliveries import outbox
 from bot.models import Alert, AlertAction, AlertEvent, DeliveryKind, Search
+from bot.models.base import SYSTEM
 from bot.pipeline.plan import SeenAgain
-
-SYSTEM = "system"
 
 
 def renotify_reason(alert: Any, renotify_seconds: int | None, now: datetime) -> str | None:

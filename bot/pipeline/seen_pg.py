@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.models import AlertAction, DeliveryKind, DeliveryStatus
-from bot.pipeline.insert_pg import SYSTEM
+from bot.models.base import SYSTEM
 from bot.pipeline.plan import SeenAgain
 
 # The ids and counts travel as two array parameters, so the text never changes (psycopg

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import Suppression
-from bot.pipeline.keys import lookup
+from bot.pipeline.fields import lookup
 
 
 def live_suppression() -> ColumnElement[bool]:

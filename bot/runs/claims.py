@@ -155,7 +155,7 @@ def _start(session: Session, run_id: int, search_id: int, worker: str, now: date
         .values(status=RunStatus.RUNNING, started_at=now, worker=worker)
         .execution_options(synchronize_session=False)
     )
-    return started.rowcount == 1  # type: ignore[attr-defined]
+    return bool(started.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _coalesce_older(session: Session, claimed: list[Claimed], now: datetime) -> None:

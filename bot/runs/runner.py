@@ -15,7 +15,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bot.db import autocommit_on_postgres
 from bot.definitions.search import SearchDefinition, definition_from_search
 from bot.errors import BotError, InvalidInput, NotFound
-from bot.models import RunStatus, Search, SearchRun
+from bot.models import RunStatus, Search, SearchRun, utcnow
 from bot.pipeline import Plan, SearchSpec, SeenAgain, apply_plan, decide
 from bot.pipeline.apply import fold_taken, posts_for
 from bot.pipeline.seen_pg import apply_seen_pg
@@ -80,10 +80,6 @@ class RunPreview:
             "duration_ms": self.duration_ms,
             **self.plan.to_dict(),
         }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # ------------------------------------------------------------------ windows

@@ -14,11 +14,11 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from bot.alerts.snooze_expiry import expire_snoozes
+from bot.models import utcnow
 from bot.runs.claims import Claimed, claim_runs, recover_stale
 from bot.runs.lease import Lease
 from bot.runs.runner import run_search
@@ -26,10 +26,6 @@ from bot.runs.scheduler import SearchScheduler
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Worker:

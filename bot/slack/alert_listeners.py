@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -49,7 +49,7 @@ def _actor(context: Context) -> Actor:
     actor = context.get("actor")
     if actor is None:
         raise InvalidInput("Slack did not say who pressed the button.")
-    return actor
+    return cast(Actor, actor)
 
 
 def _confirm(body: dict[str, Any], respond: Respond, text: str) -> None:
@@ -85,7 +85,7 @@ def _check_only(context: Context, alert_id: int) -> Alert:
         check_alert_action(ctx.settings, ctx.directory, ctx.actor, search, alert)
         return alert
 
-    return _run(context, check)
+    return cast(Alert, _run(context, check))
 
 
 def register(app: App) -> None:

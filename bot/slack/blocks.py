@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from bot.models import Alert, AlertState, Priority, Search
-from bot.pipeline.keys import MISSING, lookup
+from bot.pipeline.fields import MISSING, lookup
 from bot.slack import limits
 from bot.slack.ids import SNOOZE_CHOICES, ActionId, alert_block_id
 from bot.text.escape import (

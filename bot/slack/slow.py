@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from bot.definitions.search import SearchDefinition
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,8 @@ log = logging.getLogger(__name__)
 _runtime: Runtime | None = None
 
 
-def _child_runtime(settings: Settings) -> Runtime:
+def child_runtime(settings: Settings) -> Runtime:
+    """In a worker process: one Runtime for its jobs, made on first use."""
     global _runtime
     if _runtime is None or _runtime.settings != settings:
         from bot.db import make_engine
@@ -48,21 +48,6 @@ def _watch_parent(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def preview_job(settings: Settings, target: SearchDefinition | int) -> str:
-    """In a worker process: what the search would alert on, as the reply text."""
-    from bot.runs import runner
-    from bot.slack.commands.search_cmds import preview_text
-
-    return preview_text(runner.preview_search(_child_runtime(settings), target))
-
-
-def run_job(settings: Settings, search_id: int, name: str) -> str:
-    from bot.runs import runner
-    from bot.slack.commands.search_cmds import run_text
-
-    return run_text(name, runner.run_search(_child_runtime(settings), search_id))
 
 
 class SlowWork:

@@ -109,4 +109,4 @@ def render_template(
         _MISSING.reset(token)
     if len(output) > MAX_OUTPUT:
         output = output[: MAX_OUTPUT - 1] + "…"
-    return output
+    return str(output)

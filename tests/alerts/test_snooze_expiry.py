@@ -26,7 +26,6 @@ from bot.runs.worker import Worker
 from bot.runtime import Runtime
 from searches.base import Hit
 from tests.memory_source import T0, create_memory_search
-
 from tests.runs.test_worker import wait_until
 
 MIN = timedelta(minutes=1)

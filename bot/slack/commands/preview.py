@@ -81,7 +81,7 @@ def preview_window_job(
 ) -> str:
     """In a worker process: what the search would alert on over ``window``, as the reply text."""
     return preview_text(
-        runner.preview_search(slow._child_runtime(settings), target, window, now=now)
+        runner.preview_search(slow.child_runtime(settings), target, window, now=now)
     )
 
 

@@ -9,6 +9,7 @@ import yaml
 from sqlalchemy import select
 
 from bot.alerts.permissions import check_manage_search, check_source_allowed
+from bot.config import Settings
 from bot.definitions import store as search_store
 from bot.definitions.search import (
     ALIASES,
@@ -21,11 +22,11 @@ from bot.definitions.search import (
 )
 from bot.errors import InvalidInput
 from bot.models import SearchRun
+from bot.runs import runner
 from bot.slack import slow
 from bot.slack.blocks import when
 from bot.slack.commands.parse import Args, slack_ref
 from bot.slack.commands.preview import WINDOW_OPTIONS, preview_window, preview_window_job
-from bot.slack.commands.preview import preview_text as preview_text  # slow.preview_job's import
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
 from bot.slack.search_modal import search_modal
 from bot.text.escape import (
@@ -331,7 +332,7 @@ def run(ctx: CommandContext, args: Args) -> None:
         search = search_store.find_search(session, args.word(0, "search"))
         check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "run")
         search_id, name = search.id, search.name
-    ctx.later(slow.run_job, ctx.settings, search_id, name)
+    ctx.later(run_job, ctx.settings, search_id, name)
 
 
 def run_text(name: str, finished: SearchRun) -> str:
@@ -342,3 +343,8 @@ def run_text(name: str, finished: SearchRun) -> str:
     if finished.error:
         text += f"\n{code(finished.error, 1500)}"
     return text
+
+
+def run_job(settings: Settings, search_id: int, name: str) -> str:
+    """In a worker process (``bot.slack.slow``): run the search, answer with the reply text."""
+    return run_text(name, runner.run_search(slow.child_runtime(settings), search_id))
