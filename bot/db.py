@@ -12,14 +12,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import DatabaseError
-
-
-def normalise_url(url: str) -> str:
-    """Point plain ``postgresql://`` URLs (as Heroku and friends hand out) at psycopg 3."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+from searches.db_url import normalise_url
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -26,12 +26,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.config import Settings, load_settings
-from bot.db import normalise_url, safe_url
+from bot.db import safe_url
 from bot.demo.generator import DemoGenerator
 from bot.demo.install import DEMO_CHANNEL, DEMO_DIGEST_CHANNEL, DEMO_OWNER, install_demo
 from bot.demo.scenario import Timing
 from bot.errors import BotError
 from bot.runtime import Runtime
+from searches.db_url import normalise_url
 from standin import SlackStandIn
 from standin.persist import StateFileError
 

@@ -10,8 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from bot.db import make_engine, normalise_url, safe_url
+from bot.db import make_engine, safe_url
 from bot.errors import SchemaBehindError
+from searches.db_url import normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.db import normalise_url
 from searches.base import Deadline
+from searches.db_url import normalise_url
 
 log = logging.getLogger(__name__)
 CANCEL_WAIT_SECONDS = 1.0  # how long a cancel request may wait for the server to take it

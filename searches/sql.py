@@ -42,7 +42,6 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, bindparam, create_engine, make_url, pool, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from bot.db import normalise_url
 from searches.base import (
     Deadline,
     Hit,
@@ -56,6 +55,7 @@ from searches.base import (
 )
 from searches.common import ConfigReader, check_env_name, env_secret, parse_time
 from searches.db_deadline import cancel_statement, connect_timeout_args, statement_deadline
+from searches.db_url import normalise_url
 
 MAX_ROWS = 10_000
 

@@ -110,7 +110,7 @@ def delete_search(session: Session, search: Search, actor: str | None, reason: s
 
 def issue_push_token(session: Session, search: Search, actor: str | None) -> str:
     """A new token for a push search (the old one stops working); only its hash is stored."""
-    from searches.push import new_push_token
+    from bot.sources.push import new_push_token
 
     if search.source != "push":
         raise InvalidInput(

@@ -118,7 +118,7 @@ class WsgiApp:
     def _push(self, environ: Environ, start_response: StartResponse, ref: str) -> Iterable[bytes]:
         from urllib.parse import unquote
 
-        from searches.push import receive_push
+        from bot.sources.push import receive_push
 
         body = _read_body(environ)
         if body is None:

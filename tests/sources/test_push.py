@@ -10,8 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.models import PushEvent, Search
-from searches.base import SourceContext, SourceError
-from searches.push import (
+from bot.sources.push import (
     MAX_BODY_BYTES,
     PushSource,
     hash_push_token,
@@ -19,6 +18,7 @@ from searches.push import (
     receive_push,
     token_matches,
 )
+from searches.base import SourceContext, SourceError
 from tests.searches.conftest import END, MS, START, WINDOW
 
 

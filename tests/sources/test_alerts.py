@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Alert, Search
 from bot.models.enums import AlertState, Priority
-from searches.alerts import AlertsSource
+from bot.sources.alerts import AlertsSource
 from searches.base import ResultKind, SourceConfigError, SourceContext
 from tests.searches.conftest import END, MS, START, WINDOW
 
