@@ -33,7 +33,7 @@ from bot.definitions.yaml_files import (
 from bot.errors import InvalidInput
 from bot.models import SearchRun
 from bot.runtime import Runtime
-from bot.text.time_input import parse_time
+from bot.text.time_input import parse_range
 
 
 def register(subparsers: Any) -> None:
@@ -163,7 +163,6 @@ def _export(args: argparse.Namespace) -> int:
 
 def _test(args: argparse.Namespace) -> int:
     from bot.runs.runner import preview_search
-    from searches.base import TimeWindow
 
     runtime = Runtime.start()
     now = datetime.now(UTC)
@@ -178,15 +177,7 @@ def _test(args: argparse.Namespace) -> int:
                 f"{path} holds {len(result.definitions)} searches; test one at a time"
             )
         target = result.definitions[0]
-    window = None
-    if args.start or args.end:
-        if not args.start:
-            raise InvalidInput("--to needs --from")
-        end = _parse_time(args.end, now) if args.end else now
-        start = _parse_time(args.start, now)
-        if start >= end:
-            raise InvalidInput("--from must be before --to")
-        window = TimeWindow(start, end)
+    window = parse_range(args.start, args.end, now, quote=_quote_option)
     preview = preview_search(runtime, target, window, now=now)
     if args.json:
         print(json.dumps(preview.to_dict(), indent=2, default=str))
@@ -288,5 +279,6 @@ def _push_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_time(text: str, now: datetime) -> datetime:
-    return parse_time(text, now, quote=lambda text: f'"{text}"')
+def _quote_option(text: str) -> str:
+    """Typed times in double quotes, option names as the command line spells them."""
+    return f"--{text}" if text in ("from", "to") else f'"{text}"'

@@ -1,4 +1,4 @@
-"""A time a user types for a search test's range: ISO 8601, "now", or "now-15m"."""
+"""A time or a range a user types for a search test: ISO 8601, "now", or "now-15m"."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.errors import InvalidInput
+from searches.base import TimeWindow
 from searches.durations import parse_duration
 
 
@@ -33,3 +34,31 @@ def parse_time(text: str, now: datetime, *, quote: Callable[[str], str]) -> date
         examples = f"ISO 8601 ({quote('2026-01-31T08:00')}) or {quote('now-1h')}"
         raise InvalidInput(f"{quote(text)} is not a time; use {examples}", field="time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_range(
+    start_text: str | None,
+    end_text: str | None,
+    now: datetime,
+    *,
+    quote: Callable[[str], str],
+    default_start: datetime | None = None,
+) -> TimeWindow | None:
+    """The window ``[start, end)`` a user typed; ``end`` defaults to now.
+
+    Without a start: ``default_start`` when given, else no window at all (``None``,
+    the caller's default) unless an end was typed, which needs a start. The error
+    messages name the options as ``quote`` shows them (``--from`` or ``from=…``).
+    """
+    if start_text is None and end_text is None and default_start is None:
+        return None
+    end = parse_time(end_text, now, quote=quote) if end_text is not None else now
+    if start_text is not None:
+        start = parse_time(start_text, now, quote=quote)
+    elif end_text is not None or default_start is None:
+        raise InvalidInput(f"{quote('to')} needs {quote('from')}", field="time")
+    else:
+        start = default_start
+    if start >= end:
+        raise InvalidInput(f"{quote('from')} must be before {quote('to')}", field="time")
+    return TimeWindow(start, end)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import InvalidInput
-from bot.text.time_input import parse_time
+from bot.text.time_input import parse_range, parse_time
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -35,3 +35,22 @@ def test_it_names_the_problem_quoted_as_the_caller_shows_it(text: str, message: 
     with pytest.raises(InvalidInput) as raised:
         parse_time(text, NOW, quote=quoted)
     assert str(raised.value).startswith(message) and raised.value.field == "time"
+
+
+def test_it_reads_a_range_ending_now_by_default_or_none_when_nothing_was_typed() -> None:
+    window = parse_range("now-1h", None, NOW, quote=quoted)
+    assert window is not None and (window.start, window.end) == (NOW - timedelta(hours=1), NOW)
+    assert parse_range(None, None, NOW, quote=quoted) is None
+    fallback = parse_range(None, None, NOW, quote=quoted, default_start=NOW - timedelta(minutes=5))
+    assert fallback is not None and fallback.start == NOW - timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [(None, "now", "<to> needs <from>"), ("now", "now-1h", "<from> must be before <to>")],
+)
+def test_it_refuses_a_range_without_a_start_or_backwards(
+    start: str | None, end: str, message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_range(start, end, NOW, quote=quoted)

@@ -16,7 +16,7 @@ from bot.runs import runner
 from bot.slack import slow
 from bot.slack.blocks import when
 from bot.text.escape import code, escape_mrkdwn, truncate
-from bot.text.time_input import parse_time
+from bot.text.time_input import parse_range
 from searches.base import TimeWindow
 from searches.durations import parse_duration
 
@@ -64,16 +64,15 @@ def preview_window(options: dict[str, str], lookback_seconds: int, now: datetime
         except ValueError as exc:
             raise InvalidInput(f"`last`: {exc}") from None
         return TimeWindow(now - timedelta(seconds=seconds), now)
-    end = _parse_time(options["to"], now) if "to" in options else now
-    if "from" in options:
-        start = _parse_time(options["from"], now)
-    elif "to" in options:
-        raise InvalidInput("`to=…` needs `from=…` (or use `last=1h`).")
-    else:
-        start = end - timedelta(seconds=lookback_seconds)
-    if start >= end:
-        raise InvalidInput("`from` must be before `to`.")
-    return TimeWindow(start, end)
+    window = parse_range(
+        options.get("from"),
+        options.get("to"),
+        now,
+        quote=_quote_option,
+        default_start=None if "to" in options else now - timedelta(seconds=lookback_seconds),
+    )
+    assert window is not None  # a default start always gives a window
+    return window
 
 
 def preview_window_job(
@@ -85,5 +84,6 @@ def preview_window_job(
     )
 
 
-def _parse_time(text: str, now: datetime) -> datetime:
-    return parse_time(text, now, quote=lambda text: code(text, 60))
+def _quote_option(text: str) -> str:
+    """Typed times as code spans, option names as Slack users type them (``from=…``)."""
+    return f"`{text}=…`" if text in ("from", "to") else code(text, 60)
