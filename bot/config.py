@@ -2,7 +2,7 @@
 
 Everything the bot needs to know about its surroundings is read here once, into
 an immutable :class:`Settings`. The exceptions: `411 dev` builds its own settings
-from the environment (``bot/dev.py``), and a source's config may name an
+from the environment (``bot/cli/dev_stack.py``), and a source's config may name an
 environment variable holding a secret (``searches/common.py``).
 """
 

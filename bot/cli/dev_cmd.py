@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.dev import (
+from bot.cli.dev_stack import (
     DEFAULT_DATA_DIR,
     DEFAULT_PORT,
     DevOptions,

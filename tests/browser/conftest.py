@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from bot.cli.dev_stack import DevOptions, DevStack
 from bot.demo.scenario import Timing
-from bot.dev import DevOptions, DevStack
 from tests.conftest import in_ci
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from bot.dev import DevStack
+from bot.cli.dev_stack import DevStack
 from tests.browser.conftest import open_as, screenshot
 
 ALERT_WAIT_MS = 60_000

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from slack_sdk import WebClient
 
-from bot.dev import DevStack
+from bot.cli.dev_stack import DevStack
 from tests.browser.conftest import open_as, screenshot
 
 HOSTILE = (

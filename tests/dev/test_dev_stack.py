@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.dev import DevOptions, DevStack, database_url_option
+from bot.cli.dev_stack import DevOptions, DevStack, database_url_option
 from bot.errors import BotError
 from bot.models import Search
 
