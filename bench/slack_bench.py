@@ -32,12 +32,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 from waitress.server import create_server
 
+from bot.alerts import bursts
 from bot.config import Settings
 from bot.db import make_engine
 from bot.deliveries import outbox
 from bot.deliveries.loop import DeliveryLoop
 from bot.migrate import upgrade
-from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Priority, Search
+from bot.models import Alert, Delivery, DeliveryStatus, Priority, Search
 from bot.runs import runner
 from bot.runtime import Runtime
 from bot.slack.app import build_app
@@ -327,12 +328,8 @@ def bench_bursts(db_base: str | None, tmp: Path) -> bool:
         # (a) one run's burst of 1,000 alerts: a summary and 100 thread replies in one channel
         search_id, ids = add_alerts(runtime, 1000, None)
         with runtime.sessions.begin() as session:
-            outbox.enqueue(
-                session,
-                key="run:1:burst",
-                kind=DeliveryKind.POST,
-                channel=CHANNELS[0],
-                payload={"burst_alert_ids": ids, "search_id": search_id},
+            bursts.create(
+                session, key="run:1:burst", search_id=search_id, channel=CHANNELS[0], alert_ids=ids
             )
         client = RecordingClient(token=TOKEN, base_url=standin.api_url, retry_handlers=[])
         elapsed = deliver(runtime, client, timeout=400)

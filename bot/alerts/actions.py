@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.alerts.permissions import Actor, Directory, check_alert_action
 from bot.config import Settings
 from bot.deliveries import outbox
+from bot.deliveries.outbox import Keys
 from bot.errors import BotError, InvalidInput, NotFound, PermissionDenied
 from bot.models import (
     Alert,
@@ -104,7 +105,7 @@ def _record(
         text = f"{mention_user(ctx.actor.user_id)} {what} · {slack_date(ctx.now.timestamp(), fallback=ctx.now.isoformat())}"
         outbox.enqueue(
             ctx.session,
-            key=f"alert:{alert.id}:event:{event.id}",
+            key=Keys.ALERT_EVENT_REPLY.build(alert_id=alert.id, event_id=event.id),
             kind=DeliveryKind.THREAD_REPLY,
             channel=alert.channel or "",
             payload={"text": text, "broadcast": broadcast},

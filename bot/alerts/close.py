@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.deliveries import outbox
+from bot.deliveries.outbox import Keys
 from bot.models import Alert, AlertEvent, AlertState, Delivery, DeliveryKind
 from bot.models.base import SYSTEM
 from bot.pipeline.plan import Closing
@@ -34,7 +35,9 @@ def close_alert(
         text = f"Resolved automatically ({closing.resolution.label}): {closing.reason}."
         outbox.enqueue(
             session,
-            key=f"alert:{alert.id}:{closing.action.value}:{int(now.timestamp())}",
+            key=Keys.ALERT_CLOSED_REPLY.build(
+                alert_id=alert.id, action=closing.action.value, epoch=int(now.timestamp())
+            ),
             kind=DeliveryKind.THREAD_REPLY,
             channel=alert.channel or "",
             payload={"text": text},

@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.alerts import bursts
 from bot.background import BackgroundLoop
 from bot.deliveries import sender
 from bot.deliveries.lanes import Lanes
@@ -218,9 +219,7 @@ class DeliveryLoop(BackgroundLoop):
         alert = session.get(Alert, row.alert_id) if row.alert_id is not None else None
         if alert is not None and alert.message_ts is None and alert.burst_ts:
             # Alerts listed under one burst share its summary: one update refreshes them all.
-            siblings = select(Alert.id).where(
-                Alert.burst_ts == alert.burst_ts, Alert.channel == alert.channel
-            )
+            siblings = bursts.members_of_message(alert.channel, alert.burst_ts)
             folded = session.scalars(
                 select(Delivery.alert_id).where(
                     Delivery.kind == DeliveryKind.UPDATE,

@@ -1,13 +1,20 @@
-"""Enqueue work for Slack. Every post, update and thread reply is a row first.
+"""The outbox towards Slack: the one writer of delivery rows and of their idempotency keys.
 
-These functions only add rows to the caller's session: they commit nothing, so
-the delivery is written in the same transaction as the change that caused it.
-The delivery loop (``bot/deliveries/loop.py``) sends them later, renders alert
-messages from the alert's state at send time, and records what Slack answered.
+Every post, update and thread reply is a row first. These functions only add rows
+to the caller's session: they commit nothing, so the delivery is written in the
+same transaction as the change that caused it. The delivery loop
+(``bot/deliveries/loop.py``) sends them later, renders alert messages from the
+alert's state at send time, and records what Slack answered.
+
+Keys: every idempotency key is built by :class:`KeyFormat` from one of the formats
+in :class:`Keys`. The Postgres fast path (``bot/pipeline/insert_pg.py``,
+``seen_pg.py``) writes keys in SQL; it takes the SQL expression from the same
+format (:meth:`KeyFormat.sql`), so both paths write identical keys.
 
 Payload conventions (``Delivery.payload``):
 - POST / UPDATE with ``alert_id``: empty; the message is rendered from the alert.
-- POST of a burst summary: ``{"burst_alert_ids": [...], "search_id": N}``.
+- POST of a burst summary: ``{"burst_alert_ids": [...], "search_id": N}`` (owned by
+  ``bot/alerts/bursts.py``).
 - THREAD_REPLY: ``{"text": mrkdwn}``; its parent is the alert's message, or the
   message of ``parent_delivery_id`` once that is sent.
 - MESSAGE: ``{"text": ..., "blocks": [...]}`` ready to send.
@@ -16,13 +23,128 @@ Payload conventions (``Delivery.payload``):
 
 from __future__ import annotations
 
-from typing import Any
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus
+
+_DELIVERIES = cast(Table, Delivery.__table__)
+SEP = ":"
+
+
+@dataclass(frozen=True)
+class KeyFormat:
+    """An idempotency key's shape: literal parts and ``{field}`` parts, joined by ``:``."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def fields(self) -> list[str]:
+        return [p[1:-1] for p in self.parts if p.startswith("{")]
+
+    def build(self, **values: object) -> str:
+        if sorted(values) != sorted(self.fields):
+            raise TypeError(f"key {self.parts} takes {self.fields}, got {sorted(values)}")
+        return SEP.join(str(values[p[1:-1]]) if p.startswith("{") else p for p in self.parts)
+
+    def sql(self, **expressions: str) -> str:
+        """The same key as a Postgres text expression, from SQL expressions for the fields.
+
+        For ``sqlalchemy.text()``: the literal colons are escaped (``\\:``) so that a part
+        such as ``:burst`` is not taken for a bind parameter.
+        """
+        if sorted(expressions) != sorted(self.fields):
+            raise TypeError(f"key {self.parts} takes {self.fields}")
+        pieces: list[str] = []  # SQL expressions, and literal text still to be quoted
+        literal = ""
+        for i, part in enumerate(self.parts):
+            literal += SEP if i else ""
+            if not part.startswith("{"):
+                literal += part
+                continue
+            if literal:
+                pieces.append(_sql_literal(literal))
+                literal = ""
+            pieces.append(f"CAST({expressions[part[1:-1]]} AS text)")
+        if literal:
+            pieces.append(_sql_literal(literal))
+        return "(" + " || ".join(pieces) + ")"
+
+
+def _sql_literal(literal: str) -> str:
+    return "'" + literal.replace("'", "''").replace(SEP, "\\" + SEP) + "'"
+
+
+def _format(template: str) -> KeyFormat:
+    parts = tuple(template.split(SEP))
+    for part in parts:  # a field is the whole part: "{alert_id}", never "x{alert_id}"
+        names = [name for _, name, _, _ in string.Formatter().parse(part) if name]
+        assert not names or part == "{" + names[0] + "}", template
+    return KeyFormat(parts)
+
+
+class Keys:
+    """Every idempotency key the bot writes. One line each; nowhere else builds a key."""
+
+    ALERT_POST = _format("alert:{alert_id}:post:{reason}")
+    ALERT_UPDATE = _format("alert:{alert_id}:update:{count}:{stamp}")
+    ALERT_UPDATE_BY_RUN = _format("alert:{alert_id}:update:run:{run_id}")
+    ALERT_RENOTIFY = _format("alert:{alert_id}:renotify:{n}")
+    ALERT_EVENT_REPLY = _format("alert:{alert_id}:event:{event_id}")
+    ALERT_CLOSED_REPLY = _format("alert:{alert_id}:{action}:{epoch}")
+    BURST_POST = _format("run:{run_id}:burst")
+    BURST_LISTING = _format("burst:{burst_id}:list:{chunk}")
+    BURST_BULK_REPLY = _format("burst:{burst_id}:bulk:{stamp}:{user}")
+    BURST_UPDATE = _format("burst:{burst_id}:update:{stamp}")
+    SEARCH_FAILING = _format("search:{search_id}:failing:{run_id}")
+    SEARCH_RECOVERED = _format("search:{search_id}:recovered:{run_id}")
+    DIGEST_PART = _format("{digest}:{part}")  # part: post, details, chart
+    DIGEST_PREVIEW_CHART = _format("digest:preview:{user}:{period}:{minute}")
+    RESEND = _format("{key}:resend:{n}")  # a given-up delivery sent again by an operator
+
+
+@dataclass
+class NewDelivery:
+    """A row for :func:`add_many`: a plain insert, for keys no other writer can hold."""
+
+    key: str
+    kind: DeliveryKind
+    channel: str
+    alert_id: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def add_many(session: Session, rows: Sequence[NewDelivery], now: datetime) -> None:
+    """Insert many deliveries in one statement (a run's posts and updates).
+
+    Every key must name something created in the caller's transaction (a new alert,
+    this run), so no other writer can hold it: no check-then-insert round trips.
+    """
+    if rows:
+        session.connection().execute(insert(_DELIVERIES), [_row(r, now) for r in rows])
+
+
+def _row(new: NewDelivery, now: datetime) -> dict[str, Any]:
+    return {
+        "idempotency_key": new.key,
+        "kind": new.kind,
+        "status": DeliveryStatus.PENDING,
+        "channel": new.channel,
+        "alert_id": new.alert_id,
+        "parent_delivery_id": None,
+        "thread_ts": None,
+        "payload": new.payload,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def enqueue(
@@ -66,7 +188,7 @@ def enqueue_alert_post(
     session.flush()  # the alert needs its id for the key
     return enqueue(
         session,
-        key=f"alert:{alert.id}:post:{reason}",
+        key=Keys.ALERT_POST.build(alert_id=alert.id, reason=reason),
         kind=DeliveryKind.POST,
         channel=channel,
         alert_id=alert.id,
@@ -90,9 +212,10 @@ def enqueue_alert_update(session: Session, alert: Alert) -> Delivery | None:
     count = session.scalar(
         select(Delivery.id).where(Delivery.alert_id == alert.id).order_by(Delivery.id.desc())
     )
+    stamp = alert.updated_at.isoformat() if alert.updated_at else ""
     return enqueue(
         session,
-        key=f"alert:{alert.id}:update:{count}:{alert.updated_at.isoformat() if alert.updated_at else ''}",
+        key=Keys.ALERT_UPDATE.build(alert_id=alert.id, count=count, stamp=stamp),
         kind=DeliveryKind.UPDATE,
         channel=alert.channel or "",
         alert_id=alert.id,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.deliveries import outbox
+from bot.alerts import bursts
 from bot.deliveries.sender import Plan, posted_ts
 from bot.models import (
     Alert,
@@ -27,7 +27,6 @@ from bot.models import (
     DeliveryStatus,
     utcnow,
 )
-from bot.slack.burst import chunks
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +140,8 @@ class Outcomes:
             row.message_ts = ts
             row.claimed_by = None
             if row.kind == DeliveryKind.POST and ts:
-                if "burst_alert_ids" in plan.side:
-                    self._record_burst(session, row, channel, ts, plan.side["burst_alert_ids"])
+                if bursts.is_summary(row):
+                    bursts.record_posted(session, row, channel, ts)
                 elif row.alert_id is not None:
                     self._record_alert_post(session, row, channel, ts)
 
@@ -154,21 +153,3 @@ class Outcomes:
         alert.last_notified_at = utcnow()
         detail = {"delivery_id": row.id, "channel": channel, "ts": ts}
         session.add(AlertEvent(alert_id=alert.id, action=AlertAction.NOTIFIED, detail=detail))
-
-    def _record_burst(
-        self, session: Session, row: Delivery, channel: str, ts: str, ids: list[int]
-    ) -> None:
-        for alert in session.scalars(select(Alert).where(Alert.id.in_(ids))):
-            alert.channel, alert.burst_ts = channel, ts
-            alert.last_notified_at = utcnow()
-            detail = {"delivery_id": row.id, "channel": channel, "burst_ts": ts}
-            session.add(AlertEvent(alert_id=alert.id, action=AlertAction.NOTIFIED, detail=detail))
-        for i, chunk in enumerate(chunks(ids)):
-            outbox.enqueue(
-                session,
-                key=f"{row.idempotency_key}:list:{i}",
-                kind=DeliveryKind.THREAD_REPLY,
-                channel=channel,
-                thread_ts=ts,
-                payload={"burst_alert_ids": chunk, "burst_delivery_id": row.id},
-            )

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.alerts import bursts
 from bot.deliveries.outbox import has_pending_post
 from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Search
 from bot.slack import limits
@@ -90,20 +91,10 @@ def _alerts(session: Session, ids: list[int]) -> list[Alert]:
     return [found[i] for i in ids if i in found]
 
 
-def burst_delivery_for(session: Session, channel: str, ts: str) -> Delivery | None:
-    return session.scalar(
-        select(Delivery).where(
-            Delivery.kind == DeliveryKind.POST,
-            Delivery.channel == channel,
-            Delivery.message_ts == ts,
-        )
-    )
-
-
 def prepare(session: Session, delivery: Delivery, now: datetime) -> Plan:
     kind = delivery.kind
     if kind == DeliveryKind.POST:
-        if "burst_alert_ids" in delivery.payload:
+        if bursts.is_summary(delivery):
             return _plan_burst_post(session, delivery)
         return _plan_alert_post(session, delivery)
     if kind == DeliveryKind.UPDATE:
@@ -132,42 +123,28 @@ def _plan_alert_post(session: Session, delivery: Delivery) -> Plan:
 
 
 def _plan_burst_post(session: Session, delivery: Delivery) -> Plan:
-    ids = [int(i) for i in delivery.payload["burst_alert_ids"]]
-    search = session.get(Search, delivery.payload.get("search_id"))
+    burst = bursts.get(session, delivery.id)
+    search = session.get(Search, burst.search_id) if burst.search_id is not None else None
     channel = delivery.channel or (search.channel if search else None)
     if not channel:
         raise Permanent("the burst names no channel")
-    message = burst_summary(delivery.id, search, _alerts(session, ids))
+    message = burst_summary(burst.id, search, _alerts(session, burst.alert_ids))
     call = _post(channel, delivery.idempotency_key, message)
-    return Plan(
-        lane=f"post:{channel}", channel=channel, calls=[call], side={"burst_alert_ids": ids}
-    )
+    return Plan(lane=f"post:{channel}", channel=channel, calls=[call])
 
 
 def _burst_updates(
     session: Session, channel: str, burst_ts: str, alert_ids: set[int] | None
 ) -> list[Call]:
     """The burst's summary, and the thread chunks listing the changed alerts."""
-    burst = burst_delivery_for(session, channel, burst_ts)
+    burst = bursts.by_message(session, channel, burst_ts)
     if burst is None:
         raise Permanent("the burst summary this alert was listed under is unknown")
-    ids = [int(i) for i in burst.payload.get("burst_alert_ids", [])]
-    search = session.get(Search, burst.payload.get("search_id"))
-    calls = [_update(channel, burst_ts, burst_summary(burst.id, search, _alerts(session, ids)))]
-    listings = session.scalars(
-        select(Delivery)
-        .where(
-            Delivery.idempotency_key.like(f"{burst.idempotency_key}:list:%"),
-            Delivery.status == DeliveryStatus.SENT,
-        )
-        .order_by(Delivery.id)
-    )
-    for listing in listings:
-        chunk = [int(i) for i in listing.payload.get("burst_alert_ids", [])]
-        if listing.message_ts and (alert_ids is None or alert_ids.intersection(chunk)):
-            calls.append(
-                _update(channel, listing.message_ts, burst_listing(_alerts(session, chunk)))
-            )
+    search = session.get(Search, burst.search_id) if burst.search_id is not None else None
+    summary = burst_summary(burst.id, search, _alerts(session, burst.alert_ids))
+    calls = [_update(channel, burst_ts, summary)]
+    for ts, chunk in bursts.messages_to_refresh(session, burst, alert_ids):
+        calls.append(_update(channel, ts, burst_listing(_alerts(session, chunk))))
     return calls
 
 
@@ -224,8 +201,9 @@ def _plan_reply(session: Session, delivery: Delivery, now: datetime) -> Plan:
     channel, thread_ts = _reply_parent(session, delivery, now)
     payload = delivery.payload
     key = delivery.idempotency_key
-    if "burst_alert_ids" in payload:
-        message = burst_listing(_alerts(session, [int(i) for i in payload["burst_alert_ids"]]))
+    listed = bursts.listing_members(delivery)
+    if listed is not None:
+        message = burst_listing(_alerts(session, listed))
     else:
         text = str(payload.get("text") or " ")
         message = Message(text=limits_text(text), blocks=list(payload.get("blocks") or []))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.deliveries import outbox
+from bot.deliveries.outbox import Keys
 from bot.digest.chart import CHART_DAYS, day_series, render_chart
 from bot.digest.figures import compute_figures
 from bot.digest.render import RenderedDigest, render_digest
@@ -58,7 +59,7 @@ def enqueue_digest(session: Session, digest: Digest, channel: str, key: str) -> 
     top = digest.rendered.top
     post = outbox.enqueue(
         session,
-        key=f"{key}:post",
+        key=Keys.DIGEST_PART.build(digest=key, part="post"),
         kind=DeliveryKind.MESSAGE,
         channel=channel,
         payload={"text": top.text, "blocks": top.blocks},
@@ -70,7 +71,7 @@ def enqueue_digest(session: Session, digest: Digest, channel: str, key: str) -> 
         rows.append(
             outbox.enqueue(
                 session,
-                key=f"{key}:details",
+                key=Keys.DIGEST_PART.build(digest=key, part="details"),
                 kind=DeliveryKind.THREAD_REPLY,
                 channel=channel,
                 payload={"text": details.text, "blocks": details.blocks},
@@ -78,7 +79,15 @@ def enqueue_digest(session: Session, digest: Digest, channel: str, key: str) -> 
             )
         )
     if digest.chart_png is not None:
-        rows.append(enqueue_chart(session, digest, channel, f"{key}:chart", parent=post))
+        rows.append(
+            enqueue_chart(
+                session,
+                digest,
+                channel,
+                Keys.DIGEST_PART.build(digest=key, part="chart"),
+                parent=post,
+            )
+        )
     return rows
 
 

@@ -21,7 +21,10 @@ from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.alerts import bursts
 from bot.alerts.close import close_alert
+from bot.deliveries import outbox
+from bot.deliveries.outbox import Keys, NewDelivery
 from bot.models import (
     Alert,
     AlertAction,
@@ -34,7 +37,6 @@ from bot.models import (
     Suppression,
 )
 from bot.models.base import SYSTEM
-from bot.pipeline.burst import burst_key
 from bot.pipeline.dedupe import CHUNK
 from bot.pipeline.insert_pg import Posts, insert_alerts_pg
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
@@ -44,7 +46,6 @@ from bot.pipeline.seen_pg import apply_seen_pg
 log = logging.getLogger(__name__)
 _ALERTS = cast(Table, Alert.__table__)  # Core tables: bulk statements skip the ORM's per-row work
 _EVENTS = cast(Table, AlertEvent.__table__)
-_DELIVERIES = cast(Table, Delivery.__table__)
 # The predicate of the partial unique index uq_alerts_open_search_key (see bot/models/alert.py).
 _OPEN_KEY_PREDICATE = text("state != 'resolved'")
 _INSERT_ALERTS: dict[str, Any] = {}
@@ -90,7 +91,8 @@ def message_channel(search: Search) -> str | None:
 
 def posts_for(search: Search, plan: Plan, run_id: int) -> Posts:
     """The new alerts' posts: one each, or the burst's summary."""
-    return Posts(message_channel(search), burst_key(run_id) if plan.burst else None)
+    burst = Keys.BURST_POST.build(run_id=run_id) if plan.burst else None
+    return Posts(message_channel(search), burst)
 
 
 _Written = tuple[Applied, list[SeenAgain], dict[int, str | None]]
@@ -247,40 +249,16 @@ def _posts(
     burst: bool,
     now: datetime,
 ) -> None:
-    # Every key here names a row created in this transaction (a new alert, this run),
-    # so no other writer can hold it: plain inserts, no check-then-insert round trips.
     if burst:
-        payload = {"burst_alert_ids": alert_ids, "search_id": search.id}
-        rows = [_delivery_row(burst_key(run_id), DeliveryKind.POST, channel, None, payload, now)]
+        rows = [bursts.summary_post(run_id, search.id, channel, alert_ids)]
     else:
         rows = [
-            _delivery_row(f"alert:{i}:post:new", DeliveryKind.POST, channel, i, {}, now)
+            NewDelivery(
+                Keys.ALERT_POST.build(alert_id=i, reason="new"), DeliveryKind.POST, channel, i
+            )
             for i in alert_ids
         ]
-    session.connection().execute(insert(_DELIVERIES), rows)
-
-
-def _delivery_row(
-    key: str,
-    kind: DeliveryKind,
-    channel: str,
-    alert_id: int | None,
-    payload: dict[str, Any],
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "idempotency_key": key,
-        "kind": kind,
-        "status": DeliveryStatus.PENDING,
-        "channel": channel,
-        "alert_id": alert_id,
-        "parent_delivery_id": None,
-        "thread_ts": None,
-        "payload": payload,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    outbox.add_many(session, rows, now)
 
 
 def _event(
@@ -337,16 +315,13 @@ def _refresh_messages(
             elif status == DeliveryStatus.PENDING:
                 pending_update.add(alert_id)
     rows_to_add = [
-        _delivery_row(
-            f"alert:{alert_id}:update:run:{run_id}",
+        NewDelivery(
+            Keys.ALERT_UPDATE_BY_RUN.build(alert_id=alert_id, run_id=run_id),
             DeliveryKind.UPDATE,
             channel or "",
             alert_id,
-            {},
-            now,
         )
         for alert_id, channel in channels.items()
         if alert_id not in pending_update and (channel or alert_id in pending_post)
     ]
-    if rows_to_add:
-        session.connection().execute(insert(_DELIVERIES), rows_to_add)
+    outbox.add_many(session, rows_to_add, now)

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bot.alerts.bursts import MEMBERS
+from bot.deliveries.outbox import Keys
 from bot.models import AlertAction, DeliveryKind, DeliveryStatus, Search
 from bot.models.base import SYSTEM
 from bot.pipeline.plan import NewAlert
@@ -62,7 +64,7 @@ NEW_ALERT_CTES = """
     ), posts AS (
         INSERT INTO deliveries (idempotency_key, kind, status, channel, alert_id, payload,
                                 attempts, next_attempt_at, created_at)
-        SELECT 'alert:' || a.id || ':post:new', :post, :pending, CAST(:channel AS text), a.id,
+        SELECT {post_key}, :post, :pending, CAST(:channel AS text), a.id,
                CAST('{}' AS json), 0, :now, :now
         FROM a
         WHERE CAST(:channel AS text) IS NOT NULL AND CAST(:burst_key AS text) IS NULL
@@ -71,14 +73,16 @@ NEW_ALERT_CTES = """
         INSERT INTO deliveries (idempotency_key, kind, status, channel, payload, attempts,
                                 next_attempt_at, created_at)
         SELECT CAST(:burst_key AS text), :post, :pending, CAST(:channel AS text),
-               json_build_object('burst_alert_ids', json_agg(a.id ORDER BY a.id),
+               json_build_object('{members}', json_agg(a.id ORDER BY a.id),
                                  'search_id', CAST(:search_id AS integer)),
                0, :now, :now
         FROM a
         WHERE CAST(:channel AS text) IS NOT NULL AND CAST(:burst_key AS text) IS NOT NULL
         HAVING count(*) > 0
     )
-"""
+""".replace("{post_key}", Keys.ALERT_POST.sql(alert_id="a.id", reason="'new'")).replace(
+    "{members}", MEMBERS
+)
 _INSERT_ALERTS_PG = text(f"WITH {NEW_ALERT_CTES} SELECT dedupe_key, id FROM a")
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.alerts.close import post_delivery_id
 from bot.deliveries import outbox
+from bot.deliveries.outbox import Keys
 from bot.models import Alert, AlertAction, AlertEvent, DeliveryKind, Search
 from bot.models.base import SYSTEM
 from bot.pipeline.plan import SeenAgain
@@ -50,7 +51,7 @@ def renotify_alert(session: Session, search: Search, seen: SeenAgain, now: datet
     )
     outbox.enqueue(
         session,
-        key=f"alert:{alert.id}:renotify:{(earlier or 0) + 1}",
+        key=Keys.ALERT_RENOTIFY.build(alert_id=alert.id, n=(earlier or 0) + 1),
         kind=DeliveryKind.THREAD_REPLY,
         channel=alert.channel or search.channel or search.owner or "",
         payload={"text": text, "broadcast": True},

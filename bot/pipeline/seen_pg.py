@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bot.deliveries.outbox import Keys
 from bot.models import AlertAction, DeliveryKind, DeliveryStatus
 from bot.models.base import SYSTEM
 from bot.pipeline.plan import SeenAgain
@@ -49,7 +50,7 @@ SEEN_AGAIN_CTES = """
     ), updates AS (
         INSERT INTO deliveries (idempotency_key, kind, status, channel, alert_id, payload,
                                 attempts, next_attempt_at, created_at)
-        SELECT 'alert:' || b.id || ':update:run:' || CAST(:run_id AS integer), :update,
+        SELECT {update_key}, :update,
                :pending, coalesce(b.channel, ''), b.id, CAST('{}' AS json), 0, :now, :now
         FROM bumped b
         WHERE NOT EXISTS (SELECT 1 FROM pending p WHERE p.alert_id = b.id AND p.kind = :update)
@@ -57,7 +58,9 @@ SEEN_AGAIN_CTES = """
                OR EXISTS (SELECT 1 FROM pending p WHERE p.alert_id = b.id AND p.kind = :post))
         ORDER BY b.id
     )
-"""
+""".replace(
+    "{update_key}", Keys.ALERT_UPDATE_BY_RUN.sql(alert_id="b.id", run_id="CAST(:run_id AS integer)")
+)
 _SEEN_AGAIN_PG = text(f"WITH {SEEN_AGAIN_CTES} SELECT id, channel FROM bumped")
 
 

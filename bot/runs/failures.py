@@ -6,6 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.deliveries import outbox
+from bot.deliveries.outbox import Keys
 from bot.models import DeliveryKind, Search, SearchRun
 
 
@@ -28,7 +29,7 @@ def record_failure(session: Session, search: Search, run: SearchRun) -> None:
         )
         outbox.enqueue(
             session,
-            key=f"search:{search.id}:failing:{run.id}",
+            key=Keys.SEARCH_FAILING.build(search_id=search.id, run_id=run.id),
             kind=DeliveryKind.MESSAGE,
             channel=search.owner,
             payload={"text": text},
@@ -42,7 +43,7 @@ def record_success(session: Session, search: Search, run: SearchRun) -> None:
         text = f":white_check_mark: Search *{search.name}* (#{search.id}) is running again."
         outbox.enqueue(
             session,
-            key=f"search:{search.id}:recovered:{run.id}",
+            key=Keys.SEARCH_RECOVERED.build(search_id=search.id, run_id=run.id),
             kind=DeliveryKind.MESSAGE,
             channel=search.owner,
             payload={"text": text},

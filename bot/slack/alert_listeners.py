@@ -13,14 +13,13 @@ from typing import Any, cast
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from sqlalchemy import select
 
 from bot.alerts import actions as alert_actions
+from bot.alerts import bursts
 from bot.alerts.actions import ActionContext
 from bot.alerts.permissions import Actor, check_alert_action
-from bot.deliveries import outbox
-from bot.errors import BotError, InvalidInput, NotFound
-from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Resolution
+from bot.errors import BotError, InvalidInput
+from bot.models import Alert, Resolution
 from bot.slack.alert_modals import (
     Target,
     burst_resolve_modal,
@@ -193,13 +192,7 @@ def register(app: App) -> None:
         burst_id = _burst_id(action)
         choice = (action.get("selected_option") or {}).get("value", "")
         seconds = int(choice) if choice.isdigit() else 24 * 3600  # "custom" on a burst: a day
-        ids = _burst_alerts(context, burst_id)
-        result = _run(
-            context,
-            lambda ctx: _bulk(
-                ctx, burst_id, "snoozed", alert_actions.bulk_snooze(ctx, ids, seconds)
-            ),
-        )
+        result = _run(context, lambda ctx: bursts.snooze_all(ctx, burst_id, seconds))
         respond(text=result, response_type="ephemeral", replace_original=False)
 
     _register_views(app)
@@ -214,60 +207,7 @@ def _burst_id(action: dict[str, Any]) -> int:
 
 def _burst_alerts(context: Context, burst_id: int) -> list[int]:
     with context["db"] as session:
-        burst = session.get(Delivery, burst_id)
-        if burst is None or "burst_alert_ids" not in burst.payload:
-            raise NotFound("This burst is unknown.")
-        return [int(i) for i in burst.payload["burst_alert_ids"]]
-
-
-def _bulk(ctx: ActionContext, burst_id: int, verb: str, result: alert_actions.BulkResult) -> str:
-    """After a bulk action: one reply in the burst's thread, one refresh of the summary."""
-    burst = ctx.session.get(Delivery, burst_id)
-    summary = result.summary(verb)
-    if burst is not None and burst.message_ts and result.done:
-        who = mention_user(ctx.actor.user_id)
-        outbox.enqueue(
-            ctx.session,
-            key=f"burst:{burst_id}:bulk:{ctx.now.timestamp()}:{ctx.actor.user_id}",
-            kind=DeliveryKind.THREAD_REPLY,
-            channel=burst.channel,
-            thread_ts=burst.message_ts,
-            payload={"text": f"{who} {summary}"},
-        )
-        pending = ctx.session.scalar(
-            select(Delivery).where(
-                Delivery.kind == DeliveryKind.UPDATE,
-                Delivery.status == DeliveryStatus.PENDING,
-                Delivery.alert_id.is_(None),
-                Delivery.channel == burst.channel,
-                Delivery.thread_ts == burst.message_ts,
-            )
-        )
-        if pending is None:
-            outbox.enqueue(
-                ctx.session,
-                key=f"burst:{burst_id}:update:{ctx.now.timestamp()}",
-                kind=DeliveryKind.UPDATE,
-                channel=burst.channel,
-                thread_ts=burst.message_ts,
-                payload={"alert_ids": result.done},
-            )
-        else:
-            pending.payload = {
-                "alert_ids": sorted({*pending.payload.get("alert_ids", []), *result.done})
-            }
-        # The per-alert updates of these alerts are covered by the burst update.
-        for alert_id in result.done:
-            for row in ctx.session.scalars(
-                select(Delivery).where(
-                    Delivery.alert_id == alert_id,
-                    Delivery.kind == DeliveryKind.UPDATE,
-                    Delivery.status == DeliveryStatus.PENDING,
-                )
-            ):
-                row.status = DeliveryStatus.SUPERSEDED
-                row.last_error = "folded into the burst update"
-    return f"Done: {summary}."
+        return bursts.get(session, burst_id).alert_ids
 
 
 def _view_actor(context: Context, target: Target) -> Actor:
@@ -331,13 +271,8 @@ def _register_views(app: App) -> None:
     def on_burst_resolve_submit(ack: Ack, view: dict[str, Any], context: Context) -> None:
         resolution = Resolution(value_of(view, "resolution") or Resolution.NOT_AN_ISSUE.value)
         note = value_of(view, "note") or ""
-        target = Target.load(view.get("private_metadata", ""))
-        ids = _burst_alerts(context, target.id)
 
         def apply(ctx: ActionContext, t: Target) -> None:
-            result = alert_actions.bulk_resolve(ctx, ids, resolution, note)
-            if not result.done and result.refused:
-                raise InvalidInput("You may not resolve these alerts.", field="note")
-            _bulk(ctx, t.id, "resolved", result)
+            bursts.resolve_all(ctx, t.id, resolution, note)
 
         _submit(ack, context, view, "note", apply)

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from bot.alerts.bursts import CHUNK
 from bot.models import Alert, AlertState, Search
 from bot.slack import limits
 from bot.slack.blocks import (
@@ -28,17 +29,12 @@ from bot.slack.blocks import (
 from bot.slack.ids import ActionId, burst_block_id
 from bot.text.escape import mention_user, safe_text
 
-CHUNK = 10  # alerts per thread reply: ten sections with menus stay well below 12k characters
 QUICK_ACTIONS = [
     ("Take it", "take"),
     ("Resolve (not an issue)", "resolve"),
     ("Snooze 1 hour", "snooze:3600"),
     ("Snooze 1 day", "snooze:86400"),
 ]
-
-
-def chunks(alert_ids: Sequence[int], size: int = CHUNK) -> list[list[int]]:
-    return [list(alert_ids[i : i + size]) for i in range(0, len(alert_ids), size)]
 
 
 def _counts(alerts: Sequence[Alert], now: datetime) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.deliveries import outbox
+from bot.alerts import bursts
 from bot.deliveries.loop import DeliveryLoop
-from bot.models import Alert, AlertState, DeliveryKind, Resolution
+from bot.models import Alert, AlertState, Resolution
 from bot.runtime import Runtime
 from bot.slack.ids import ActionId
 from standin import SlackStandIn
@@ -17,15 +17,10 @@ def _burst(runtime: Runtime, count: int) -> tuple[int, list[int]]:
     search_id = add_search(runtime)
     ids = [add_alert(runtime, search_id, post=False) for _ in range(count)]
     with runtime.sessions.begin() as session:
-        row = outbox.enqueue(
-            session,
-            key="run:1:burst",
-            kind=DeliveryKind.POST,
-            channel="C_ALERTS",
-            payload={"burst_alert_ids": ids, "search_id": search_id},
+        burst = bursts.create(
+            session, key="run:1:burst", search_id=search_id, channel="C_ALERTS", alert_ids=ids
         )
-        session.flush()
-        return row.id, ids
+        return burst.id, ids
 
 
 def _alerts(runtime: Runtime, ids: list[int]) -> list[Alert]:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.deliveries.outbox import Keys
 from bot.digest.compose import build_digest, enqueue_chart
 from bot.digest.periods import parse_time_of_day, parse_timezone
 from bot.digest.render import permalink_base
@@ -163,7 +164,9 @@ def preview(
     if digest.chart_png is not None and is_slack_id(user_id):
         with runtime.sessions() as session:
             # One preview chart per person per minute: a double-submitted command posts once.
-            key = f"digest:preview:{user_id}:{period.value}:{now:%Y%m%dT%H%M}"
+            key = Keys.DIGEST_PREVIEW_CHART.build(
+                user=user_id, period=period.value, minute=f"{now:%Y%m%dT%H%M}"
+            )
             enqueue_chart(session, digest, user_id, key)
             session.commit()
         blocks.append(_context("The chart is on its way to your DMs with 411."))
