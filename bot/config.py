@@ -22,7 +22,8 @@ DEFAULT_DATABASE_URL = "sqlite:///411.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_CLUSTER_VAR = re.compile(r"^ELASTICSEARCH(?:_(?P<name>[A-Z0-9]+))?_URL$")
+# ELASTICSEARCH_KIBANA_URL is the default cluster's Kibana, not a cluster named "kibana".
+_CLUSTER_VAR = re.compile(r"^ELASTICSEARCH(?:_(?!KIBANA_URL$)(?P<name>[A-Z0-9]+))?_URL$")
 
 
 class Mode(enum.StrEnum):
@@ -44,6 +45,7 @@ class ClusterConfig:
     password: str | None = None
     ca_file: str | None = None
     verify_certs: bool = True
+    kibana_url: str | None = None  # Kibana / OpenSearch Dashboards: alerts link to Discover
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def _clusters(environ: Mapping[str, str]) -> dict[str, ClusterConfig]:
     """``ELASTICSEARCH_URL`` defines cluster "default"; ``ELASTICSEARCH_<NAME>_URL`` others.
 
     Each cluster's other settings share its prefix: ``..._API_KEY``, ``..._USERNAME``,
-    ``..._PASSWORD``, ``..._CA_FILE``, ``..._VERIFY_CERTS``.
+    ``..._PASSWORD``, ``..._CA_FILE``, ``..._VERIFY_CERTS``, ``..._KIBANA_URL`` (its Kibana
+    or OpenSearch Dashboards, for "Open in Discover" links).
     """
     clusters: dict[str, ClusterConfig] = {}
     for var, value in environ.items():
@@ -128,6 +131,7 @@ def _clusters(environ: Mapping[str, str]) -> dict[str, ClusterConfig]:
             password=environ.get(prefix + "PASSWORD") or None,
             ca_file=environ.get(prefix + "CA_FILE") or None,
             verify_certs=_bool(environ, prefix + "VERIFY_CERTS", True),
+            kibana_url=environ.get(prefix + "KIBANA_URL") or None,
         )
     return dict(sorted(clusters.items()))
 

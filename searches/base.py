@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -61,6 +61,9 @@ class SourceResult:
     buckets: list[Bucket] = field(default_factory=list)
     truncated: bool = False  # a size cap cut the results
     link: str | None = None  # back to the raw data (e.g. a Kibana Discover URL)
+    # The link narrowed to one alert's key values ({"user.name": "lucy.m"}), where the
+    # source can build one (Elasticsearch with a Kibana URL): see searches/discover.py.
+    link_for: Callable[[Mapping[str, Any]], str] | None = None
     warnings: list[str] = field(default_factory=list)  # e.g. "3 malformed lines skipped"
 
 

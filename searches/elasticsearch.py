@@ -51,6 +51,7 @@ from searches.common import (
     read_expect_groups,
     render_link,
 )
+from searches.discover import DiscoverQuery, discover_url
 from searches.es_client import (
     DEFAULT_TIMEOUT,
     client_with_timeout,
@@ -187,6 +188,10 @@ class ElasticsearchSource(Source):
         result.link = render_link(
             config.link_template, query=config.query_text, window=window, index=config.index
         )
+        kibana = getattr(find_cluster(self.context.settings, config.cluster), "kibana_url", None)
+        if result.link is None and kibana:
+            result.link_for = lambda keys: discover_link(kibana, config, window, keys)
+            result.link = result.link_for({})
         return result
 
     def _bounded(self, client: Elasticsearch) -> Elasticsearch:
@@ -370,6 +375,14 @@ def build_query(config: ElasticsearchConfig, window: TimeWindow) -> dict[str, An
     else:
         user_query = {"match_all": {}}
     return {"bool": {"filter": [time_range(config, window), user_query]}}
+
+
+def discover_link(
+    kibana_url: str, config: ElasticsearchConfig, window: TimeWindow, keys: Mapping[str, Any]
+) -> str:
+    """Discover on the search's index and query, narrowed to ``keys``, over ``window``."""
+    spec = DiscoverQuery(kibana_url, config.index, window, config.query, config.query_dsl, keys)
+    return discover_url(spec)
 
 
 def _count(bucket: Mapping[str, Any]) -> int:

@@ -92,6 +92,7 @@ def _record(
     *,
     reply: bool | None = None,
     broadcast: bool = False,
+    details: bool = False,
 ) -> AlertEvent:
     """The event, the message update and the thread reply: the tail of every action."""
     alert.updated_at = ctx.now
@@ -102,13 +103,15 @@ def _record(
     ctx.session.flush()
     outbox.enqueue_alert_update(ctx.session, alert)
     if ctx.settings.thread_replies if reply is None else reply:
-        text = f"{mention_user(ctx.actor.user_id)} {what} · {slack_date(ctx.now.timestamp(), fallback=ctx.now.isoformat())}"
+        fallback = ctx.now.strftime("%Y-%m-%d %H:%M UTC")
+        text = f"{mention_user(ctx.actor.user_id)} {what} · {slack_date(ctx.now.timestamp(), fallback=fallback)}"
         outbox.enqueue(
             ctx.session,
             key=Keys.ALERT_EVENT_REPLY.build(alert_id=alert.id, event_id=event.id),
             kind=DeliveryKind.THREAD_REPLY,
             channel=alert.channel or "",
-            payload={"text": text, "broadcast": broadcast},
+            # details: the alert's fields follow the reply (a resolved message is one line).
+            payload={"text": text, "broadcast": broadcast, "details": details},
             alert_id=alert.id,
             thread_ts=alert.message_ts or alert.burst_ts,
         )
@@ -184,7 +187,7 @@ def _resolve(
     if note:
         what += f"\n>{safe_text(note, 1500)}"
     detail = {"resolution": resolution.value, "note": note}
-    _record(ctx, alert, AlertAction.RESOLVED, what, detail, reply=reply)
+    _record(ctx, alert, AlertAction.RESOLVED, what, detail, reply=reply, details=True)
 
 
 def reopen(ctx: ActionContext, alert_id: int) -> Alert:

@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from bot.deliveries import outbox
 from bot.deliveries.outbox import Keys
-from bot.models import Alert, AlertEvent, AlertState, Delivery, DeliveryKind
+from bot.models import Alert, AlertEvent, AlertState, Delivery, DeliveryKind, Resolution
 from bot.models.base import SYSTEM
 from bot.pipeline.plan import Closing
+from bot.text.escape import code
+from bot.text.refs import Ref
 
 
 def close_alert(
@@ -31,8 +33,13 @@ def close_alert(
     )
     outbox.enqueue_alert_update(session, alert)
     parent = None if alert.message_ts else post_delivery_id(session, alert.id)
-    if thread_replies and (alert.message_ts or parent):
-        text = f"Resolved automatically ({closing.resolution.label}): {closing.reason}."
+    # The all-clear of an auto-resolve reaches the channel (a broadcast reply), so whoever
+    # the alert paged sees it; thread_replies off still sends that one.
+    all_clear = closing.resolution == Resolution.CLEARED
+    if (thread_replies or all_clear) and (alert.message_ts or parent):
+        text = f"✅ Resolved automatically ({closing.resolution.label}): {closing.reason}."
+        if all_clear:
+            text = f"✅ All clear · {Ref.ALERT(alert.id)} {code(alert.title or alert.dedupe_key, 200)}: {closing.reason}."
         outbox.enqueue(
             session,
             key=Keys.ALERT_CLOSED_REPLY.build(
@@ -40,7 +47,7 @@ def close_alert(
             ),
             kind=DeliveryKind.THREAD_REPLY,
             channel=alert.channel or "",
-            payload={"text": text},
+            payload={"text": text, "broadcast": all_clear, "details": True},
             alert_id=alert.id,
             thread_ts=alert.message_ts,
             parent_delivery_id=parent,

@@ -22,7 +22,7 @@ from bot.alerts import bursts
 from bot.deliveries.outbox import has_pending_post
 from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Search
 from bot.slack import limits
-from bot.slack.blocks import Message, alert_message, minimal_alert_message
+from bot.slack.blocks import Message, alert_message, detail_blocks, minimal_alert_message, mrkdwn
 from bot.slack.burst import burst_listing, burst_summary
 
 MARKER_EVENT = "four11_delivery"
@@ -207,11 +207,22 @@ def _plan_reply(session: Session, delivery: Delivery, now: datetime) -> Plan:
     else:
         text = str(payload.get("text") or " ")
         message = Message(text=limits_text(text), blocks=list(payload.get("blocks") or []))
+        if payload.get("details") and delivery.alert_id is not None:
+            message = _with_details(session, delivery.alert_id, message, now)
     extra: dict[str, Any] = {"thread_ts": thread_ts}
     if payload.get("broadcast"):
         extra["reply_broadcast"] = True
     call = _post(channel, key, message, **extra)
     return Plan(lane=f"post:{channel}", channel=channel, calls=[call], thread_ts=thread_ts)
+
+
+def _with_details(session: Session, alert_id: int, reply: Message, now: datetime) -> Message:
+    """A reply followed by the alert's details: its resolved message no longer shows them."""
+    alert, search = _alert_and_search(session, alert_id)
+    blocks = [{"type": "section", "text": mrkdwn(reply.text, verbatim=False)}]
+    blocks += detail_blocks(alert, search, now)
+    message = Message(text=reply.text, blocks=blocks)
+    return reply if limits.check_message(message.as_kwargs()) else message
 
 
 def limits_text(text: str) -> str:

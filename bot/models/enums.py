@@ -59,6 +59,7 @@ class AlertAction(enum.StrEnum):
     REOPENED = "reopened"
     ESCALATED = "escalated"
     NOTE = "note"
+    MUTED = "muted"  # "Mute this key…": a suppression of the alert's key
     AUTOCLOSED = "autoclosed"
     AUTO_RESOLVED = "auto_resolved"
     DELIVERY_FAILED = "delivery_failed"

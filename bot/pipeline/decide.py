@@ -14,6 +14,7 @@ from bot.pipeline.autoresolve import auto_resolve
 from bot.pipeline.burst import is_burst
 from bot.pipeline.condition import Candidate, evaluate
 from bot.pipeline.dedupe import all_open, fold, stale_alerts
+from bot.pipeline.fields import MISSING, lookup
 from bot.pipeline.keys import alert_key
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
 from bot.pipeline.render import TitleHints, render_alert
@@ -77,7 +78,7 @@ def decide(
             key=key,
             occurrences=group.occurrences,
             extra=extra,
-            default_link=result.link,
+            default_link=_link(result, defn, group.first),
             hints=_title_hints(defn, result.kind, group.first),
         )
         plan.new.append(
@@ -102,6 +103,16 @@ def decide(
         plan.closing += auto_resolve(all_open(session, spec.id), firing_keys, closing_ids)
     plan.burst = is_burst(len(plan.new), burst_threshold)
     return plan
+
+
+def _link(result: SourceResult, defn: SearchDefinition, candidate: Candidate) -> str | None:
+    """The source's link, narrowed to this alert's key values where the source can."""
+    if result.link_for is None:
+        return result.link
+    if candidate.group:
+        return result.link_for(candidate.group)
+    values = {name: lookup(candidate.fields, name) for name in defn.key_fields}
+    return result.link_for({name: v for name, v in values.items() if v not in (MISSING, None)})
 
 
 def _hit_count(result: SourceResult) -> int:

@@ -28,6 +28,7 @@ BOLT_LOGGER = "bot.slack.bolt"
 # Each has ``register(app)``; one module per surface.
 LISTENER_MODULES = [
     "bot.slack.alert_listeners",
+    "bot.slack.alert_extras",
     "bot.slack.search_listeners",
     "bot.slack.home",
     "bot.slack.commands.router",

@@ -9,19 +9,21 @@ stored, the on-call group on escalation and ``<!date^...>`` times.
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from bot.models import Alert, AlertState, Priority, Search
+from bot.models import Alert, AlertState, Priority, Resolution, Search
 from bot.pipeline.fields import MISSING, lookup
 from bot.slack import limits
-from bot.slack.ids import SNOOZE_CHOICES, ActionId, alert_block_id
+from bot.slack.alert_fields import alert_fields, chosen_fields, value_text
+from bot.slack.ids import SNOOZE_CHOICES, ActionId, MoreChoice, alert_block_id
+from bot.slack.pointers import source_pointer
 from bot.text.escape import (
     code,
-    code_block,
     escape_mrkdwn,
     mention_user,
     plain,
@@ -29,6 +31,7 @@ from bot.text.escape import (
     slack_date,
     truncate,
 )
+from bot.text.refs import Ref
 
 Block = dict[str, Any]
 
@@ -125,96 +128,140 @@ def is_snoozed(alert: Alert, now: datetime) -> bool:
     return alert.snoozed_until is not None and alert.snoozed_until > now and alert.is_open
 
 
-def state_line(alert: Alert, now: datetime) -> str:
-    """Who has it, snoozed until when, resolved by whom and how."""
-    parts: list[str] = []
+class Look(enum.StrEnum):
+    """What an alert's first line says before anyone reads further."""
+
+    OPEN = "open"  # nobody has it: loud header block
+    ACKNOWLEDGED = "acknowledged"  # 👀 someone has it
+    SNOOZED = "snoozed"  # 💤 until a time
+    RESOLVED = "resolved"  # ✅ one line, Reopen
+    CLEARED = "cleared"  # ✅ the condition cleared by itself
+
+
+def look(alert: Alert, now: datetime) -> Look:
     if alert.state == AlertState.RESOLVED:
-        how = alert.resolution.label if alert.resolution else "Resolved"
-        parts.append(
-            f"✅ Resolved by {mention_user(alert.resolved_by)} · {how} · {when(alert.resolved_at)}"
-        )
-    elif alert.assignee:
-        parts.append(f"👤 {mention_user(alert.assignee)} has it")
-    else:
-        parts.append("🆕 New · nobody has it yet")
+        return Look.CLEARED if alert.resolution == Resolution.CLEARED else Look.RESOLVED
     if is_snoozed(alert, now):
-        parts.append(f"💤 Snoozed until {when(alert.snoozed_until)}")
+        return Look.SNOOZED
+    return Look.ACKNOWLEDGED if alert.assignee else Look.OPEN
+
+
+def snoozed_until(alert: Alert, now: datetime) -> str:
+    """ "14:00" the same day, "Dec 6 14:00" further away, each in the reader's zone."""
+    until = (alert.snoozed_until or now).astimezone(UTC)
+    fmt = "{time}" if until - now < timedelta(hours=12) else "{date_short_pretty} {time}"
+    return slack_date(until.timestamp(), fmt, until.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def key_values(alert: Alert, search: Search | None) -> str:
+    """The key fields' values, for the one-line forms (resolved, bursts)."""
+    content = alert.content if isinstance(alert.content, dict) else {}
+    keys = list(search.key_fields) if search and search.key_fields else []
+    values = [lookup(content, name) for name in keys]
+    shown = [v for v in values if v is not MISSING and v is not None]
+    if not shown:
+        return escaped_title(alert, 120)
+    return " · ".join(code(v if isinstance(v, str) else json.dumps(v), 80) for v in shown)
+
+
+def state_line(alert: Alert, now: datetime) -> str:
+    """The first line of an alert that somebody handled: who, until when, how."""
+    current = look(alert, now)
+    if current == Look.CLEARED:
+        return f"✅ *Cleared* · resolved automatically {when(alert.resolved_at)}"
+    if current == Look.RESOLVED:
+        how = alert.resolution.label.lower() if alert.resolution else "resolved"
+        return f"✅ *Resolved by {mention_user(alert.resolved_by)}* · {how}"
+    if current == Look.SNOOZED:
+        who = f" · 👀 {mention_user(alert.assignee)}" if alert.assignee else ""
+        return f"💤 *until {snoozed_until(alert, now)}*{who}"
+    if current == Look.ACKNOWLEDGED:
+        return f"👀 *{mention_user(alert.assignee)}*"
+    return "🆕 *Open* · nobody has it yet"
+
+
+def _notes(alert: Alert) -> str:
+    parts = []
     if alert.escalated:
         parts.append("⬆️ Escalated")
     if alert.delivery_failed:
         parts.append("⚠️ Some updates could not be delivered")
-    return " · ".join(parts)
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    return "".join(f" · {part}" for part in parts)
 
 
 def field_blocks(alert: Alert, search: Search | None, budget: Budget) -> list[Block]:
-    """Key fields first, then the other fields of the hit, name in bold, value in code."""
+    """Key fields (🔑) first, then the fields the search chose: leaf values, readable labels."""
     content = alert.content if isinstance(alert.content, dict) else {}
-    key_fields = list(search.key_fields) if search and search.key_fields else []
-    names = key_fields + [name for name in content if name not in key_fields]
-    fields: list[Block] = []
-    for name in names[: budget.fields]:
-        value = lookup(content, name)
-        value = None if value is MISSING else value
-        if value is None and name not in key_fields:
-            continue
-        label = safe_text(name, 80)
-        marker = " 🔑" if name in key_fields else ""
-        fields.append(mrkdwn(f"*{label}*{marker}\n{code(_as_text(value), budget.field_value)}"))
+    keys = list(search.key_fields) if search and search.key_fields else []
+    shown, hidden = alert_fields(content, keys, chosen_fields(search), budget.fields)
+    fields = [
+        mrkdwn(
+            f"*{safe_text(f.label, 80)}*{' 🔑' if f.key else ''}\n"
+            f"{value_text(f.value, budget.field_value)}"
+        )
+        for f in shown
+    ]
     if not fields:
         return []
-    block: Block = {"type": "section", "fields": fields}
-    hidden = len(names) - len(fields)
-    if hidden > 0:
-        note = f"{hidden} more field{'s' if hidden != 1 else ''} in the raw data"
-        return [block, {"type": "context", "elements": [mrkdwn(note)]}]
-    return [block]
+    blocks: list[Block] = [{"type": "section", "fields": fields}]
+    if hidden:
+        note = f"{hidden} more field{'s' if hidden != 1 else ''}: *Show hits* has them all"
+        blocks.append({"type": "context", "elements": [mrkdwn(note, verbatim=False)]})
+    return blocks
 
 
 def action_blocks(alert: Alert, search: Search | None, now: datetime) -> list[Block]:
-    """Buttons that follow the state: Snooze <-> Unsnooze, Resolve <-> Reopen."""
+    """Buttons that follow the state: Take it only while nobody has it, Snooze <-> Unsnooze."""
     value = str(alert.id)
-    if alert.is_open:
-        primary: list[Block] = [button("Take it", ActionId.TAKE, value, style="primary")]
-        primary.append(
-            {
-                "type": "users_select",
-                "action_id": ActionId.ASSIGN,
-                "placeholder": plain_text("Assign…", 150),
-                **({"initial_user": alert.assignee} if alert.assignee else {}),
-            }
-        )
-        if is_snoozed(alert, now):
-            primary.append(button("Unsnooze", ActionId.UNSNOOZE, value))
-        else:
-            primary.append(snooze_select(ActionId.SNOOZE))
-        primary.append(button("Resolve", ActionId.RESOLVE, value, style="danger"))
-        secondary: list[Block] = []
-        if alert.priority != Priority.CRITICAL:
-            secondary.append(button("Escalate", ActionId.ESCALATE, value))
-        secondary.append(button("Add note", ActionId.NOTE, value))
+    primary: list[Block] = []
+    if not alert.assignee:
+        primary.append(button("Take it", ActionId.TAKE, value, style="primary"))
+    if is_snoozed(alert, now):
+        primary.append(button("Unsnooze", ActionId.UNSNOOZE, value))
     else:
-        primary = [button("Reopen", ActionId.REOPEN, value)]
-        secondary = [button("Add note", ActionId.NOTE, value)]
-    for label, url in link_targets(alert, search):
-        secondary.append(button(label, ActionId.LINK + f"_{label.split()[0].lower()}", url=url))
-    blocks = [{"type": "actions", "block_id": alert_block_id(alert.id, "act"), "elements": primary}]
-    blocks.append(
-        {"type": "actions", "block_id": alert_block_id(alert.id, "more"), "elements": secondary}
+        primary.append(snooze_select(ActionId.SNOOZE))
+    primary.append(button("Resolve", ActionId.RESOLVE, value, style="danger"))
+    primary.append(
+        {
+            "type": "users_select",
+            "action_id": ActionId.ASSIGN,
+            "placeholder": plain_text("Assign…" if not alert.assignee else "Reassign…", 150),
+            **({"initial_user": alert.assignee} if alert.assignee else {}),
+        }
     )
-    return blocks
+    secondary = [*link_buttons(alert, search), button("Show hits", ActionId.HITS, value)]
+    secondary.append(more_menu(alert))
+    return [
+        {"type": "actions", "block_id": alert_block_id(alert.id, "act"), "elements": primary},
+        {"type": "actions", "block_id": alert_block_id(alert.id, "more"), "elements": secondary},
+    ]
+
+
+def more_menu(alert: Alert) -> Block:
+    """The rarer actions, in an overflow menu so the buttons fit a phone's width."""
+    choices = [("Add note", MoreChoice.NOTE), ("Mute this key…", MoreChoice.MUTE)]
+    if alert.priority != Priority.CRITICAL:
+        choices.insert(0, ("Escalate", MoreChoice.ESCALATE))
+    return {
+        "type": "overflow",
+        "action_id": ActionId.MORE,
+        "options": [option(text, f"{choice.value}:{alert.id}") for text, choice in choices],
+    }
+
+
+def link_buttons(alert: Alert, search: Search | None) -> list[Block]:
+    return [
+        button(text, f"{ActionId.LINK}_{n}", url=url)
+        for n, (text, url) in enumerate(link_targets(alert, search))
+    ]
 
 
 def link_targets(alert: Alert, search: Search | None) -> list[tuple[str, str]]:
     targets = []
     raw = safe_url(alert.link)
     if raw:
-        targets.append(("Raw data", raw))
+        built = search is not None and not search.link_template
+        targets.append(("Open in Discover" if built else "Raw data", raw))
     runbook = safe_url(search.runbook_url if search else None)
     if runbook:
         targets.append(("Runbook", runbook))
@@ -225,26 +272,79 @@ def fallback_text(alert: Alert, search: Search | None) -> str:
     """The notification text: escaped, and without formatting characters."""
     name = search.name if search else f"search {alert.search_id}"
     raw = f"[{alert.priority.value.upper()}] {name}: {alert.title or alert.dedupe_key}"
+    if not alert.is_open:
+        raw = f"[RESOLVED] {name}: {alert.title or alert.dedupe_key}"
     for char in "*_~`":
         raw = raw.replace(char, " ")
     return safe_text(raw, 300)
 
 
-def _build(alert: Alert, search: Search | None, now: datetime, budget: Budget) -> Message:
+def _top_line(alert: Alert, search: Search | None, now: datetime) -> Block:
+    """Open: the loud header. Handled: one mrkdwn line that says how, with a mention."""
     name = search.name if search else f"search {alert.search_id}"
-    header = f"{PRIORITY_BADGE[alert.priority]} · {name}"
-    blocks: list[Block] = [{"type": "header", "text": plain_text(header, limits.MAX_HEADER)}]
+    if look(alert, now) == Look.OPEN:
+        header = f"{PRIORITY_BADGE[alert.priority]} · {name}"
+        return {"type": "header", "text": plain_text(header, limits.MAX_HEADER)}
+    line = f"{state_line(alert, now)} · {PRIORITY_BADGE[alert.priority]} · *{safe_text(name, 150)}*"
+    return {"type": "section", "block_id": alert_block_id(alert.id, "state"), "text": mrkdwn(line)}
+
+
+def _title_block(alert: Alert, budget: Budget) -> Block:
     title = alert.title or alert.dedupe_key or "(no title)"
-    blocks.append({"type": "section", "text": plain_text(truncate(title, budget.title))})
-    if alert.body:
-        blocks.append({"type": "section", "text": mrkdwn(code_block(alert.body, budget.body))})
-    blocks.extend(field_blocks(alert, search, budget))
+    return {"type": "section", "text": plain_text(truncate(title, budget.title))}
+
+
+def _body_block(alert: Alert, search: Search | None, budget: Budget) -> list[Block]:
+    """The search's own body text; the default body (every field) is what the fields show."""
+    if not alert.body or not (search and search.body_template):
+        return []
+    return [{"type": "section", "text": plain_text(truncate(alert.body, budget.body))}]
+
+
+def _seen_line(alert: Alert, now: datetime) -> Block:
+    times = f"{alert.occurrences} times" if alert.occurrences != 1 else "once"
     seen = (
-        f"*{alert.occurrences}* occurrence{'s' if alert.occurrences != 1 else ''} · "
-        f"first {when(alert.first_seen)} · last {when(alert.last_seen)} · alert #{alert.id}"
+        f"*{Ref.ALERT(alert.id)}* · {state_line(alert, now)}{_notes(alert)} · seen {times} · "
+        f"first {when(alert.first_seen)} · last {when(alert.last_seen)}"
     )
-    blocks.append({"type": "context", "elements": [mrkdwn(seen, verbatim=False)]})
-    blocks.append({"type": "context", "elements": [mrkdwn(state_line(alert, now), verbatim=False)]})
+    return {"type": "context", "elements": [mrkdwn(seen, verbatim=False)]}
+
+
+def resolved_line(alert: Alert, search: Search | None, now: datetime) -> list[Block]:
+    """A resolved alert collapses to one line and Reopen; its details are in the thread."""
+    name = search.name if search else f"search {alert.search_id}"
+    line = (
+        f"{state_line(alert, now)} · {safe_text(name, 120)} · {key_values(alert, search)} · "
+        f"{Ref.ALERT(alert.id)}{_notes(alert)}"
+    )
+    return [
+        {
+            "type": "section",
+            "block_id": alert_block_id(alert.id, "state"),
+            "text": mrkdwn(line),
+            "accessory": button("Reopen", ActionId.REOPEN, str(alert.id)),
+        }
+    ]
+
+
+def detail_blocks(
+    alert: Alert, search: Search | None, now: datetime, budget: Budget = BUDGETS[0]
+) -> list[Block]:
+    """What an alert says: title, body, fields, when. The thread keeps it once resolved."""
+    blocks = [_title_block(alert, budget), *_body_block(alert, search, budget)]
+    blocks.extend(field_blocks(alert, search, budget))
+    pointer = source_pointer(search, linked=safe_url(alert.link) is not None)
+    if pointer:
+        blocks.append({"type": "context", "elements": [mrkdwn(pointer)]})
+    return blocks
+
+
+def _build(alert: Alert, search: Search | None, now: datetime, budget: Budget) -> Message:
+    if not alert.is_open:
+        return Message(text=fallback_text(alert, search), blocks=resolved_line(alert, search, now))
+    blocks: list[Block] = [_top_line(alert, search, now)]
+    blocks.extend(detail_blocks(alert, search, now, budget))
+    blocks.append(_seen_line(alert, now))
     blocks.extend(action_blocks(alert, search, now))
     return Message(text=fallback_text(alert, search), blocks=blocks)
 
@@ -262,9 +362,10 @@ def alert_message(alert: Alert, search: Search | None, now: datetime | None = No
 def minimal_alert_message(alert: Alert, search: Search | None) -> Message:
     """The last resort when even the smallest budget breaks a limit: text, state, buttons."""
     now = datetime.now(UTC)
-    text = f"{fallback_text(alert, search)}\n{state_line(alert, now)}"
+    text = f"{fallback_text(alert, search)}\n{state_line(alert, now)} · {Ref.ALERT(alert.id)}"
     blocks = [{"type": "section", "text": mrkdwn(truncate(text, 2000), verbatim=False)}]
-    blocks.extend(action_blocks(alert, None, now))
+    if alert.is_open:
+        blocks.extend(action_blocks(alert, None, now))
     return Message(text=fallback_text(alert, search), blocks=blocks)
 
 

@@ -20,6 +20,9 @@ class ActionId(enum.StrEnum):
     ESCALATE = "alert_escalate"
     NOTE = "alert_note"
     LINK = "alert_link"  # url buttons still send an action that must be acked
+    HITS = "alert_hits"  # "Show hits": a modal with the hits behind the alert
+    MORE = "alert_more"  # overflow menu: escalate, add note, mute this key
+    HITS_PAGE = "alert_hits_page"  # next/previous page inside the hits modal
     QUICK = "alert_quick"  # overflow menu on a burst's thread listing
     BURST_RESOLVE = "burst_resolve"
     BURST_SNOOZE = "burst_snooze"
@@ -32,8 +35,18 @@ class CallbackId(enum.StrEnum):
     NOTE = "alert_note_modal"
     SNOOZE = "alert_snooze_modal"
     BURST_RESOLVE = "burst_resolve_modal"
+    MUTE = "alert_mute_modal"
+    HITS = "alert_hits_modal"
     SEARCH_CREATE = "search_create_modal"
     SEARCH_EDIT = "search_edit_modal"
+
+
+class MoreChoice(enum.StrEnum):
+    """The options of an alert's overflow menu; their value is ``<choice>:<alert id>``."""
+
+    ESCALATE = "escalate"
+    NOTE = "note"
+    MUTE = "mute"
 
 
 SNOOZE_CHOICES: list[tuple[str, str]] = [

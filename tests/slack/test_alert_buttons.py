@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.deliveries.loop import DeliveryLoop
 from bot.models import AlertAction, AlertEvent, AlertState, Priority, Resolution
 from bot.runtime import Runtime
-from bot.slack.ids import ActionId
+from bot.slack.ids import ActionId, MoreChoice
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, get_alert, wait_for
 
@@ -41,12 +41,19 @@ def _texts(message: dict[str, Any]) -> str:
 
 
 def _action_ids(message: dict[str, Any]) -> set[str]:
-    return {
-        element.get("action_id", "")
-        for block in message.get("blocks") or []
-        if block.get("type") == "actions"
-        for element in block["elements"]
-    }
+    """The action ids of every button, select and menu, and of the menus' options."""
+    found: set[str] = set()
+    for block in message.get("blocks") or []:
+        elements = block["elements"] if block.get("type") == "actions" else []
+        elements = [*elements, *([block["accessory"]] if "accessory" in block else [])]
+        for element in elements:
+            found.add(element.get("action_id", ""))
+            found.update(o["value"].split(":")[0] for o in element.get("options") or [])
+    return found
+
+
+def _more(alert_id: int, choice: MoreChoice) -> dict[str, Any]:
+    return {"selected_option": {"value": f"{choice.value}:{alert_id}"}}
 
 
 def _after_click(
@@ -68,8 +75,10 @@ def test_it_posts_an_alert_with_header_fields_links_and_state_buttons(
     assert blocks[0]["type"] == "header"
     assert "High" in blocks[0]["text"]["text"] and "failed logins" in blocks[0]["text"]["text"]
     text = _texts(message)
-    assert "`bob`" in text and "`10.0.0.7`" in text and "12* occurrences" in text
-    assert "<!date^" in text and "nobody has it yet" in text
+    assert (
+        "*User* 🔑\nbob" in text
+    )  # the key field first, marked, as plain text and "*Source IP*\n10.0.0.7" in text and "seen 12 times" in text
+    assert "<!date^" in text and "nobody has it yet" in text and "A-1" in text
     urls = {e.get("url") for b in blocks if b["type"] == "actions" for e in b["elements"]}
     assert {"https://kibana.example/app/discover#/doc/1", "https://wiki.example/runbook"} <= urls
     assert {
@@ -77,8 +86,11 @@ def test_it_posts_an_alert_with_header_fields_links_and_state_buttons(
         ActionId.ASSIGN,
         ActionId.SNOOZE,
         ActionId.RESOLVE,
-        ActionId.ESCALATE,
-        ActionId.NOTE,
+        ActionId.HITS,
+        ActionId.MORE,
+        MoreChoice.ESCALATE,
+        MoreChoice.NOTE,
+        MoreChoice.MUTE,
     } <= _action_ids(message)
     assert ActionId.REOPEN not in _action_ids(message)
     assert [e.action for e in _events(runtime, alert_id)] == [AlertAction.NOTIFIED]
@@ -94,7 +106,8 @@ def test_it_takes_an_alert_updates_the_message_in_place_and_replies_in_the_threa
     assert alert.state == AlertState.IN_PROGRESS and alert.assignee == "U_BOB"
     assert alert.acknowledged_at is not None
     message = _after_click(runtime, standin, loop, ts)
-    assert "<@U_BOB> has it" in _texts(message)
+    assert "👀 *<@U_BOB>*" in message["blocks"][0]["text"]["text"]
+    assert ActionId.TAKE not in _action_ids(message)  # taken: no "Take it" on it any more
     assert len(standin.messages("C_ALERTS")) == 1  # updated in place, not posted again
     replies = standin.replies("C_ALERTS", ts)
     assert len(replies) == 1 and replies[0]["text"].startswith("<@U_BOB> took it")
@@ -120,7 +133,7 @@ def test_it_snoozes_then_unsnoozes_and_the_buttons_follow(
     wait_for(lambda: get_alert(runtime, alert_id).snoozed_until, what="the snooze")
     message = _after_click(runtime, standin, loop, ts)
     assert ActionId.UNSNOOZE in _action_ids(message) and ActionId.SNOOZE not in _action_ids(message)
-    assert "Snoozed until" in _texts(message)
+    assert message["blocks"][0]["text"]["text"].startswith("💤 *until <!date^")
     assert standin.click("U_BOB", "C_ALERTS", ts, ActionId.UNSNOOZE, value=str(alert_id)).ok
     wait_for(lambda: get_alert(runtime, alert_id).snoozed_until is None, what="the unsnooze")
     message = _after_click(runtime, standin, loop, ts)
@@ -152,8 +165,11 @@ def test_it_resolves_through_the_modal_and_reopens(
     assert alert.resolved_by == "U_BOB"
     message = _after_click(runtime, standin, loop, ts)
     assert "Resolved by <@U_BOB>" in _texts(message) and _action_ids(message) >= {ActionId.REOPEN}
+    assert len(message["blocks"]) == 1  # one line; the details went to the thread
     assert ActionId.RESOLVE not in _action_ids(message)
-    reply_text = standin.replies("C_ALERTS", ts)[-1]["text"]
+    details = standin.replies("C_ALERTS", ts)[-1]
+    assert "bob failed to log in 12 times" in _texts(details)  # the details, in the thread
+    reply_text = details["text"]
     assert (
         "Not an issue" in reply_text
         and "&lt;!channel&gt;" in reply_text
@@ -168,12 +184,13 @@ def test_it_escalates_raising_the_priority_and_mentioning_the_oncall_group(
     runtime: Runtime, standin: SlackStandIn, bot: BotServer, loop: DeliveryLoop
 ) -> None:
     alert_id, ts = _posted(runtime, standin, loop)
-    assert standin.click("U_BOB", "C_ALERTS", ts, ActionId.ESCALATE, value=str(alert_id)).ok
+    more = _more(alert_id, MoreChoice.ESCALATE)
+    assert standin.click("U_BOB", "C_ALERTS", ts, ActionId.MORE, **more).ok
     wait_for(lambda: get_alert(runtime, alert_id).escalated, what="the escalation")
     assert get_alert(runtime, alert_id).priority == Priority.CRITICAL
     message = _after_click(runtime, standin, loop, ts)
     assert "Critical" in message["blocks"][0]["text"]["text"]
-    assert ActionId.ESCALATE not in _action_ids(message)
+    assert MoreChoice.ESCALATE not in _action_ids(message)
     reply = standin.replies("C_ALERTS", ts)[-1]
     assert "<!subteam^S_ONCALL>" in reply["text"]
     assert reply.get("subtype") == "thread_broadcast"
@@ -183,7 +200,8 @@ def test_it_adds_a_note_through_the_modal(
     runtime: Runtime, standin: SlackStandIn, bot: BotServer, loop: DeliveryLoop
 ) -> None:
     alert_id, ts = _posted(runtime, standin, loop)
-    assert standin.click("U_CAROL", "C_ALERTS", ts, ActionId.NOTE, value=str(alert_id)).ok
+    more = _more(alert_id, MoreChoice.NOTE)
+    assert standin.click("U_CAROL", "C_ALERTS", ts, ActionId.MORE, **more).ok
     modal = wait_for(lambda: standin.modal_stack("U_CAROL"), what="the note modal")[-1]
     reply = standin.submit_view(
         "U_CAROL",

@@ -1,0 +1,191 @@
+"""An alert's "More" menu (escalate, add note, mute this key…) and its "Show hits" modal.
+
+"Show hits" opens a modal at once (Slack's trigger expires in 3 seconds), asks the
+search's source again for the alert's hits, then fills the modal in: the first
+``MAX_HITS``, pretty-printed and escaped, ``PAGE`` to a page with Previous / Next.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.alerts import actions as alert_actions
+from bot.alerts.hits import MAX_HITS, AlertHits, alert_hits
+from bot.alerts.mute import mute_alert_key
+from bot.errors import BotError, InvalidInput
+from bot.models import Search
+from bot.slack import alert_listeners as listeners
+from bot.slack.alert_modals import Target, _modal, note_modal, value_of
+from bot.slack.blocks import Block, button, mrkdwn, plain_text, when
+from bot.slack.feedback import guarded
+from bot.slack.ids import ActionId, CallbackId, MoreChoice
+from bot.slack.services import Services
+from bot.text.escape import code_block, safe_text
+from bot.text.refs import Ref
+from searches.durations import parse_duration
+
+Context = dict[str, Any]
+HIT_CHARS = 2500  # one hit's pretty-printed JSON, inside a section's 3000
+
+
+# ------------------------------------------------------------------ modals
+
+
+def mute_modal(target: Target, key: str) -> Block:
+    blocks: list[Block] = [
+        {
+            "type": "section",
+            "text": mrkdwn(
+                f"New alerts of {Ref.ALERT(target.id)}'s key are recorded as suppressed, "
+                f"not posted, until the mute ends.\nKey: `{safe_text(key, 300)}`"
+            ),
+        },
+        {
+            "type": "input",
+            "block_id": "duration",
+            "label": plain_text("Mute for"),
+            "hint": plain_text("For example 30m, 4h, 2d or 1w (at most 90 days)."),
+            "element": {"type": "plain_text_input", "action_id": "duration", "initial_value": "4h"},
+        },
+        {
+            "type": "input",
+            "block_id": "reason",
+            "optional": True,
+            "label": plain_text("Reason"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "reason",
+                "multiline": True,
+                "max_length": 500,
+            },
+        },
+    ]
+    return _modal(CallbackId.MUTE, "Mute this key", target, blocks, "Mute")
+
+
+def hits_modal(target: Target, found: AlertHits | None, page: int = 0) -> Block:
+    """The hits of one page; ``found`` None while they are being looked up."""
+    view = _modal(CallbackId.HITS, f"Hits of {Ref.ALERT(target.id)}", target, [], "Close")
+    view.pop("submit")
+    view["close"] = plain_text("Close", 24)
+    view["private_metadata"] = json.dumps({"id": target.id, "channel": target.channel})
+    if found is None:
+        view["blocks"] = [{"type": "section", "text": plain_text("Looking up the hits…")}]
+        return view
+    view["blocks"] = _hit_blocks(target, found, page)
+    return view
+
+
+def _hit_blocks(target: Target, found: AlertHits, page: int) -> list[Block]:
+    page = min(max(page, 0), found.pages - 1)
+    shown = found.page(page)
+    span = f"{when(found.window.start)} to {when(found.window.end)}" if found.window else ""
+    more = f" (the first {MAX_HITS}; more matched)" if found.truncated else ""
+    intro = f"*{len(found.hits)}* hit{'s' if len(found.hits) != 1 else ''}{more} · {span}"
+    blocks: list[Block] = [{"type": "context", "elements": [mrkdwn(intro, verbatim=False)]}]
+    if found.error:
+        blocks.append({"type": "section", "text": mrkdwn(f"⚠️ {safe_text(found.error, 500)}")})
+    for hit in shown:
+        pretty = json.dumps(hit, indent=2, ensure_ascii=False, default=str, sort_keys=True)
+        blocks.append({"type": "section", "text": mrkdwn(code_block(pretty, HIT_CHARS))})
+    if not shown:
+        blocks.append({"type": "section", "text": plain_text("No hit of this alert is left.")})
+    if found.pages > 1:
+        nav: list[Block] = []
+        if page > 0:
+            nav.append(button("Previous", f"{ActionId.HITS_PAGE}_prev", str(page - 1)))
+        if page < found.pages - 1:
+            nav.append(button("Next", f"{ActionId.HITS_PAGE}_next", str(page + 1)))
+        label = f"Page {page + 1} of {found.pages}"
+        blocks.append({"type": "context", "elements": [mrkdwn(label, verbatim=False)]})
+        blocks.append({"type": "actions", "block_id": "hits_pages", "elements": nav})
+    return blocks
+
+
+# ------------------------------------------------------------------ listeners
+
+
+def _lookup(context: Context, target: Target) -> AlertHits:
+    """Permission first (who may act on the alert may see its hits), then the source."""
+    services: Services = context["services"]
+    alert = listeners._check_only(context, target.id)
+    with services.runtime.sessions() as session:
+        search = session.get(Search, alert.search_id)
+    if search is None:
+        raise InvalidInput(f"The search of {Ref.ALERT(target.id)} was deleted.")
+    return alert_hits(services.runtime, alert, search)
+
+
+def register(app: App) -> None:
+    @app.action(ActionId.MORE)
+    @guarded
+    def on_more(
+        ack: Ack, action: dict[str, Any], body: dict[str, Any], context: Context, client: WebClient
+    ) -> None:
+        ack()
+        choice, _, raw_id = str((action.get("selected_option") or {}).get("value", "")).partition(
+            ":"
+        )
+        if not raw_id.isdigit() or choice not in set(MoreChoice):
+            raise InvalidInput("This menu entry does not name an alert.")
+        alert_id = int(raw_id)
+        target = Target(alert_id, listeners._actor(context).channel_id)
+        if choice == MoreChoice.ESCALATE:
+            listeners._run(context, lambda ctx: alert_actions.escalate(ctx, alert_id))
+            return
+        alert = listeners._check_only(context, alert_id)
+        view = (
+            note_modal(target)
+            if choice == MoreChoice.NOTE
+            else mute_modal(target, alert.dedupe_key)
+        )
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ActionId.HITS)
+    @guarded
+    def on_hits(
+        ack: Ack, action: dict[str, Any], body: dict[str, Any], context: Context, client: WebClient
+    ) -> None:
+        ack()
+        target = Target(listeners._alert_id(action), listeners._actor(context).channel_id)
+        listeners._check_only(context, target.id)
+        opened = client.views_open(trigger_id=body["trigger_id"], view=hits_modal(target, None))
+        view_id = opened["view"]["id"]
+        client.views_update(view_id=view_id, view=hits_modal(target, _lookup(context, target)))
+
+    @app.action(re.compile(f"^{ActionId.HITS_PAGE}_"))
+    @guarded
+    def on_hits_page(
+        ack: Ack, action: dict[str, Any], body: dict[str, Any], context: Context, client: WebClient
+    ) -> None:
+        ack()
+        view = body.get("view") or {}
+        target = Target.load(view.get("private_metadata", ""))
+        page = int(action.get("value") or 0)
+        found = _lookup(context, target)
+        client.views_update(view_id=view["id"], view=hits_modal(target, found, page))
+
+    @app.view(CallbackId.MUTE)
+    @guarded
+    def on_mute_submit(ack: Ack, view: dict[str, Any], context: Context) -> None:
+        raw = value_of(view, "duration") or ""
+        reason = value_of(view, "reason") or ""
+        try:
+            seconds = parse_duration(raw)
+        except ValueError as exc:
+            ack(response_action="errors", errors={"duration": str(exc)})
+            return
+        target = Target.load(view.get("private_metadata", ""))
+        services: Services = context["services"]
+        try:
+            with services.acting(listeners._view_actor(context, target)) as ctx:
+                mute_alert_key(ctx, target.id, seconds, reason)
+        except BotError as exc:
+            ack(response_action="errors", errors={"duration": exc.message})
+            return
+        ack()

@@ -1,0 +1,40 @@
+"""Where an alert's data lives, for sources that have no web page to link to.
+
+Elasticsearch and OpenSearch alerts link to Discover (see :mod:`bot.alerts.discover`);
+a file, HTTP, SQL or push search says which file, URL or query it read, so whoever
+picks the alert up knows where to look without opening the search's definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import Search
+from bot.text.escape import code
+
+_POINTERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "file": (("📄 File", "path"), ("query", "query")),
+    "http": (("🌐 URL", "url"),),
+    "sql": (("🗄 Query", "query"),),
+    "alerts": (("🔁 Alerts of", "search"),),
+    "elasticsearch": (("🔎 Index", "index"), ("query", "query")),
+    "opensearch": (("🔎 Index", "index"), ("query", "query")),
+}
+
+
+def source_pointer(search: Search | None, *, linked: bool = False) -> str | None:
+    """``📄 File `logs/auth.log*` · query `event.type:ssh` `` and the like; None if nothing.
+
+    ``linked``: the alert has a link to its data already (Discover): no pointer needed.
+    """
+    if search is None or linked:
+        return None
+    if search.source == "push":
+        return f"📨 Pushed to 411 for search {code(search.name, 120)}"
+    config: dict[str, Any] = search.source_config if isinstance(search.source_config, dict) else {}
+    parts = [
+        f"{label} {code(config[name], 200)}"
+        for label, name in _POINTERS.get(search.source, ())
+        if config.get(name)
+    ]
+    return " · ".join(parts) or None
