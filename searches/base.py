@@ -51,6 +51,8 @@ class Hit:
 class Bucket:
     key: dict[str, Any]  # field name -> value of this bucket
     count: int
+    # More fields an alert on this bucket carries, not part of its key (e.g. a statistic).
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -375,7 +375,7 @@ def render_link(template: str | None, *, query: str, window: TimeWindow, index: 
 MAX_EXPECT_GROUPS_SECONDS = 90 * 86400
 
 
-def read_expect_groups(reader: ConfigReader, mode: Mode) -> int | None:
+def read_expect_groups(reader: ConfigReader, mode: enum.Enum) -> int | None:
     """``expect_groups``: how far back a group's documents make it expected (terms mode)."""
     seconds = reader.duration("expect_groups", low=60, high=MAX_EXPECT_GROUPS_SECONDS)
     if seconds is not None and mode is not Mode.TERMS:

@@ -9,6 +9,9 @@ Modes:
   cluster has); no document is downloaded. Text fields are grouped by their
   ``.keyword`` sub-field when they have one.
 - ``count``: one number from the ``_count`` API.
+- ``metric``, ``percentage``, ``spike``, ``new_terms``, ``change``: modes that
+  compare a statistic with bounds, a span with the one before, or documents with
+  earlier ones (``searches/es_analysis.py``).
 
 A query Elasticsearch rejects is a permanent SourceError carrying its root cause;
 a cluster that cannot be reached is a transient one. Each request's timeout is the
@@ -24,9 +27,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from elastic_transport import TransportError
@@ -34,7 +36,6 @@ from elasticsearch import ApiError, Elasticsearch
 
 from searches.base import (
     Bucket,
-    Hit,
     ResultKind,
     Source,
     SourceCancelled,
@@ -52,6 +53,7 @@ from searches.common import (
     render_link,
 )
 from searches.discover import DiscoverQuery, discover_url
+from searches.es_analysis import AnalysisMode, Settings, read_mode, read_settings
 from searches.es_client import (
     DEFAULT_TIMEOUT,
     client_with_timeout,
@@ -59,6 +61,9 @@ from searches.es_client import (
     es_client,
     find_cluster,
 )
+from searches.es_groups import AnalysisJob, hit_from
+from searches.es_history import change_result, new_terms_result
+from searches.es_stats import metric_result, percentage_result, spike_result
 from searches.lucene import syntax_error
 
 MAX_HITS = 10_000  # Elasticsearch's own default index.max_result_window
@@ -76,7 +81,7 @@ class ElasticsearchConfig:
     time_field: str = "@timestamp"
     query: str | None = None  # Lucene query_string
     query_dsl: dict[str, Any] | None = None
-    mode: Mode = Mode.HITS
+    mode: Mode | AnalysisMode = Mode.HITS
     fields: tuple[str, ...] = ()  # _source fields to keep; all when empty
     group_by: tuple[str, ...] = ()
     min_doc_count: int = 1
@@ -85,6 +90,8 @@ class ElasticsearchConfig:
     timeout_seconds: float = DEFAULT_TIMEOUT
     link_template: str | None = None
     expect_groups_seconds: int | None = None  # see searches.common.expected_since
+    analysis: Settings | None = None  # the settings of a comparing mode (es_analysis)
+    latest_document: bool = False  # terms: each bucket carries its latest document's fields
 
     @property
     def query_text(self) -> str:
@@ -107,7 +114,7 @@ def parse_es_config(raw: Mapping[str, Any]) -> ElasticsearchConfig:
     query_dsl = _query_dsl(reader)
     if query is not None and query_dsl is not None:
         reader.error("query", "give either query (Lucene) or query_dsl (JSON), not both")
-    mode = reader.choice("mode", Mode, Mode.HITS)
+    mode = read_mode(reader)
     group_by = reader.names("group_by")
     if mode is Mode.TERMS and not group_by:
         reader.error("group_by", "is required in terms mode (the fields to count by)")
@@ -126,7 +133,11 @@ def parse_es_config(raw: Mapping[str, Any]) -> ElasticsearchConfig:
         timeout_seconds=reader.number("timeout_seconds", DEFAULT_TIMEOUT, low=0.1, high=600),
         link_template=check_link_template(reader),
         expect_groups_seconds=read_expect_groups(reader, mode),
+        analysis=read_settings(reader, mode),
+        latest_document=reader.flag("latest_document", False),
     )
+    if config.latest_document and mode is not Mode.TERMS:
+        reader.error("latest_document", "only applies in terms mode (a document per group)")
     reader.finish()
     return config
 
@@ -175,7 +186,9 @@ class ElasticsearchSource(Source):
         client = self.client()
         query = build_query(config, window)
         try:
-            if config.mode is Mode.COUNT:
+            if isinstance(config.mode, AnalysisMode):
+                result = self._analysis(client, window)
+            elif config.mode is Mode.COUNT:
                 result = self._count(client, query)
             elif config.mode is Mode.TERMS:
                 result = self._terms(client, *self._terms_query(window))
@@ -228,9 +241,34 @@ class ElasticsearchSource(Source):
             track_total_hits=config.max_hits + 1,  # enough to know it was cut, no more
             source_includes=list(config.fields) or None,
         )
-        hits = [_hit(raw) for raw in response["hits"]["hits"]]
+        hits = [hit_from(raw) for raw in response["hits"]["hits"]]
         total = int(response["hits"]["total"]["value"])
         return SourceResult(ResultKind.HITS, hits=hits, truncated=total > len(hits))
+
+    def _analysis(self, client: Elasticsearch, window: TimeWindow) -> SourceResult:
+        """Run a comparing mode (``searches/es_analysis.py``) with what it needs of this source."""
+        config = self.config
+        job = AnalysisJob(
+            group_by=config.group_by,
+            max_groups=config.max_buckets,
+            min_doc_count=config.min_doc_count,
+            search=lambda **kwargs: self._bounded(client).search(index=config.index, **kwargs).body,
+            keyword_fields=lambda fields: self._aggregatable_fields(client, fields),
+            query=lambda span: build_query(config, span),
+            time_range=lambda span: time_range(config, span),
+            time_field=config.time_field,
+            hits=lambda query: self._hits(client, query),
+            deadline=self.deadline,
+        )
+        settings: Any = config.analysis
+        runs: dict[AnalysisMode, Callable[[AnalysisJob, Any, TimeWindow], SourceResult]] = {
+            AnalysisMode.METRIC: metric_result,
+            AnalysisMode.PERCENTAGE: percentage_result,
+            AnalysisMode.SPIKE: spike_result,
+            AnalysisMode.NEW_TERMS: new_terms_result,
+            AnalysisMode.CHANGE: change_result,
+        }
+        return runs[AnalysisMode(config.mode)](job, settings, window)
 
     def _terms_query(self, window: TimeWindow) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """The terms query and, with ``expect_groups``, the sub-aggregation that counts.
@@ -248,7 +286,10 @@ class ElasticsearchSource(Source):
     def _terms(
         self, client: Elasticsearch, query: dict[str, Any], counting: dict[str, Any] | None
     ) -> SourceResult:
-        fields = self._aggregatable_fields(client)
+        fields = self._aggregatable_fields(client, self.config.group_by)
+        if self.config.latest_document:
+            latest = {"size": 1, "sort": [{self.config.time_field: {"order": "desc"}}]}
+            counting = {**(counting or {}), "latest": {"top_hits": latest}}
         if len(fields) == 1:
             buckets, truncated = self._single_terms(client, query, fields[0], counting)
         else:
@@ -258,13 +299,13 @@ class ElasticsearchSource(Source):
             buckets, truncated = buckets[: self.config.max_buckets], True
         return SourceResult(ResultKind.BUCKETS, buckets=buckets, truncated=truncated)
 
-    def _aggregatable_fields(self, client: Elasticsearch) -> list[str]:
-        """Each group_by field, or its ``.keyword`` sub-field when the field itself is text.
+    def _aggregatable_fields(self, client: Elasticsearch, names: Sequence[str]) -> list[str]:
+        """Each field named, or its ``.keyword`` sub-field when the field itself is text.
 
         Mappings rarely change, so the answer is kept for a few minutes per cluster,
         index pattern and fields (one request fewer per run).
         """
-        wanted = list(self.config.group_by)
+        wanted = list(names)
         if all(f.endswith(".keyword") for f in wanted):
             return wanted
         key = (self.config.cluster, self.config.index, tuple(wanted))
@@ -303,7 +344,7 @@ class ElasticsearchSource(Source):
             index=self.config.index, query=query, size=0, aggs={"groups": groups}
         )
         agg = response["aggregations"]["groups"]
-        buckets = [Bucket({name: _key(b)}, _count(b)) for b in agg["buckets"]]
+        buckets = [Bucket({name: _key(b)}, _count(b), _latest(b)) for b in agg["buckets"]]
         return buckets, int(agg.get("sum_other_doc_count", 0)) > 0
 
     def _composite_terms(
@@ -332,7 +373,7 @@ class ElasticsearchSource(Source):
             agg = response["aggregations"]["groups"]
             for raw in agg["buckets"]:
                 if raw["doc_count"] >= self.config.min_doc_count:
-                    buckets.append(Bucket(dict(raw["key"]), _count(raw)))
+                    buckets.append(Bucket(dict(raw["key"]), _count(raw), _latest(raw)))
             scanned += len(agg["buckets"])
             after = agg.get("after_key")
             if not after or len(agg["buckets"]) < COMPOSITE_PAGE:
@@ -391,12 +432,10 @@ def _count(bucket: Mapping[str, Any]) -> int:
     return int(counted["doc_count"])
 
 
-def _hit(raw: Mapping[str, Any]) -> Hit:
-    sort = raw.get("sort") or []
-    timestamp = None
-    if sort and isinstance(sort[0], int | float):
-        timestamp = datetime.fromtimestamp(sort[0] / 1000, UTC)
-    return Hit(id=raw.get("_id"), timestamp=timestamp, fields=dict(raw.get("_source") or {}))
+def _latest(bucket: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of the group's latest document (``latest_document``), else none."""
+    hits = bucket.get("latest", {}).get("hits", {}).get("hits") or []
+    return dict(hits[0].get("_source") or {}) if hits else {}
 
 
 def _key(raw: Mapping[str, Any]) -> Any:

@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "bot.cli.config_cmd",
     "bot.cli.db_cmd",
     "bot.cli.search_cmd",
+    "bot.cli.import_cmd",
     "bot.cli.worker_cmd",
     "bot.cli.slack_cmd",
 ]

@@ -145,7 +145,7 @@ def import_paths(
         with sessions() as session:  # one file, one transaction
             try:
                 for defn in result.definitions:
-                    _upsert(session, defn, actor, f"imported from {result.path.name}", report)
+                    upsert(session, defn, actor, f"imported from {result.path.name}", report)
             except BotError as exc:
                 session.rollback()
                 _forget_since(report, counts)
@@ -177,7 +177,7 @@ def _check_names_across_files(files: list[FileResult]) -> None:
             seen.setdefault(defn.name, result.path)
 
 
-def _upsert(
+def upsert(
     session: Session, defn: SearchDefinition, actor: str, reason: str, report: ImportReport
 ) -> None:
     existing = find_search_by_name(session, defn.name)

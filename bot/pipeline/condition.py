@@ -61,7 +61,7 @@ def evaluate(
         return [Candidate(fields={"count": count}, occurrences=1, aggregate=True)]
     return [
         Candidate(
-            fields={**bucket.key, "count": bucket.count},
+            fields={**bucket.key, **bucket.fields, "count": bucket.count},
             group=dict(bucket.key),
             aggregate=True,
         )
