@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from bot.definitions.search import DefinitionError, parse_definition
+from bot.definitions.yaml_files import yaml_files
 from bot.rule_import.elastalert_filters import FilterError, convert_filters, query_settings
 from bot.rule_import.elastalert_rule import RuleReader
 from bot.rule_import.elastalert_text import (
@@ -33,8 +35,6 @@ from bot.rule_import.elastalert_text import (
 from bot.rule_import.elastalert_types import CONVERTERS, Draft
 from bot.rule_import.options import ImportOptions
 from bot.rule_import.report import ConversionReport, Converted, NotConverted
-from bot.search_yaml import yaml_files
-from bot.searchdef import DefinitionError, parse_definition
 from searches.durations import compact_duration
 
 PRIORITY = {0: "critical", 1: "high", 2: "medium"}  # ElastAlert's priority: 1 is the highest

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from bot.definition_fields import as_word
+from bot.definitions.fields import as_word
 
 _MISSING: Any = object()
 TIME_UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds")

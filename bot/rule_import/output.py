@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.definitions.search import SearchDefinition
+from bot.definitions.yaml_files import ImportReport, upsert, write_directory
 from bot.errors import BotError
 from bot.rule_import.report import Converted
-from bot.search_yaml import ImportReport, upsert, write_directory
-from bot.searchdef import SearchDefinition
 
 
 def distinct_names(converted: list[Converted]) -> list[SearchDefinition]:

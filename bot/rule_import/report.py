@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from bot.searchdef import SearchDefinition
+from bot.definitions.search import SearchDefinition
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ import yaml
 from elasticsearch import Elasticsearch, helpers
 from sqlalchemy import func, select
 
+from bot.definitions.search import SearchDefinition
+from bot.definitions.store import create_search, find_search_by_name
 from bot.models import Alert, RunStatus, SearchRun
 from bot.rule_import.elastalert import convert_rule
 from bot.rule_import.options import ImportOptions
 from bot.rule_import.report import Converted
-from bot.runner import run_search
+from bot.runs.runner import run_search
 from bot.runtime import Runtime
-from bot.search_store import create_search, find_search_by_name
-from bot.searchdef import SearchDefinition
 from tests.conftest import REPO
 
 CORPUS = REPO.parent / "shared" / "corpus" / "elastalert2" / "rules"

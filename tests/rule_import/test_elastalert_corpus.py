@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from bot.definitions.search import definition_to_dict
 from bot.rule_import.elastalert import convert_paths
 from bot.rule_import.options import ImportOptions
-from bot.searchdef import definition_to_dict
 from tests.conftest import REPO
 
 CORPUS = REPO.parent / "shared" / "corpus" / "elastalert2" / "rules"
