@@ -44,14 +44,18 @@ def format_template(
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
         raise TextError(f"is not a valid format string: {exc}") from None
+    pending = ""  # literal text up to the next placeholder ({{ and }} arrive in pieces)
     for literal, name, spec, conversion in parsed:
-        out.append(_literal(literal))
+        pending += literal
         if name is None:
             continue
+        out.append(_literal(pending))
+        pending = ""
         if name == "":
             name, auto = str(auto), auto + 1
         arg = _arg(name, positional, by_name)
         out.append(_placeholder(arg, spec or "", conversion, rule, renames, missing))
+    out.append(_literal(pending))
     return "".join(out)
 
 
@@ -93,6 +97,7 @@ def _placeholder(
 
 
 def _literal(text: str) -> str:
-    if any(marker in text for marker in _JINJA_MARKERS):
+    # Any brace may join a neighbouring placeholder's into a Jinja marker: keep it verbatim.
+    if "{" in text or "}" in text or any(marker in text for marker in _JINJA_MARKERS):
         return "{% raw %}" + text + "{% endraw %}"
     return text
