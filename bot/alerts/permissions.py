@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.errors import PermissionDenied
 from bot.models import Alert, Search
+from bot.text.escape import escape_mrkdwn, mention_channel, mention_user
 from searches.registry import load_sources
 
 log = logging.getLogger(__name__)
@@ -127,17 +128,37 @@ def check_manage_search(
     settings: Settings, directory: Directory, actor: Actor, search: Search, what: str
 ) -> None:
     if not may_manage_search(settings, directory, actor.user_id, search):
-        owner = f"<@{search.owner}>" if search.owner else "nobody"
+        owner = mention_user(search.owner) if search.owner else "nobody"
         raise PermissionDenied(
-            f"Only the owner of search *{search.name}* ({owner}) or an admin may {what} it."
+            f"Only the owner of search *{escape_mrkdwn(search.name)}* ({owner}) or an admin "
+            f"may {what} it."
         )
+
+
+def alert_channel(search: Search | None, alert: Alert) -> str | None:
+    return alert.channel or (search.channel if search else None)
+
+
+def may_act_on_alert(
+    settings: Settings, directory: Directory, user_id: str, search: Search | None, alert: Alert
+) -> bool:
+    """Whether ``user_id`` may act on (and so see) ``alert``."""
+    channel = alert_channel(search, alert)
+    return _refusal(settings, directory, user_id, search, channel, "") is None
+
+
+def may_act_on_search(
+    settings: Settings, directory: Directory, user_id: str, search: Search
+) -> bool:
+    """Whether ``user_id`` may act on (and so see) the alerts of ``search``."""
+    return _refusal(settings, directory, user_id, search, search.channel, "") is None
 
 
 def check_alert_action(
     settings: Settings, directory: Directory, actor: Actor, search: Search | None, alert: Alert
 ) -> None:
     """Raise PermissionDenied unless ``actor`` may act on ``alert``."""
-    channel = alert.channel or (search.channel if search else None)
+    channel = alert_channel(search, alert)
     _check_act(settings, directory, actor, search, channel, f"alert #{alert.id}")
 
 
@@ -176,22 +197,38 @@ def _check_act(
     channel: str | None,
     what: str,
 ) -> None:
-    user = actor.user_id
+    refusal = _refusal(settings, directory, actor.user_id, search, channel, what)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+
+
+def _refusal(
+    settings: Settings,
+    directory: Directory,
+    user: str,
+    search: Search | None,
+    channel: str | None,
+    what: str,
+) -> str | None:
+    """Why ``user`` may not act here, or None when they may: the one rule for acting and seeing."""
     if is_admin(settings, directory, user) or (search is not None and search.owner == user):
-        return
+        return None
     restricted = list(search.restricted_to) if search and search.restricted_to else []
     if restricted:
         if _matches(user, restricted, directory):
-            return
-        raise PermissionDenied(
-            f"The alerts of *{search.name if search else what}* are restricted: only the people "
+            return None
+        name = escape_mrkdwn(search.name) if search else what
+        return (
+            f"The alerts of *{name}* are restricted: only the people "
             "it names, its owner and admins may act on them."
         )
     if channel is None:
-        return  # not posted anywhere: nothing to scope by
+        # Posted nowhere (the owner hears of it directly): nobody else has seen it.
+        return f"Only its search's owner and admins may act on {escape_mrkdwn(what or 'it')}."
     # Seeing the message is no proof: anyone may read a public channel. Ask Slack (cached).
     if directory.in_channel(user, channel):
-        return
-    raise PermissionDenied(
-        f"Only people in <#{channel}> may act on {what} (or its search's owner and admins)."
+        return None
+    return (
+        f"Only people in {mention_channel(channel)} may act on {escape_mrkdwn(what)} "
+        "(or its search's owner and admins)."
     )

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.deliveries import outbox
+from bot.alerts import transitions
 from bot.models import Alert, AlertAction, AlertEvent, AlertState
 from bot.models.base import SYSTEM
 
@@ -48,20 +48,12 @@ def expire_snoozes(session: Session, now: datetime, *, limit: int = BATCH) -> li
         .returning(Alert.id)
         .execution_options(synchronize_session=False)
     ).all()
+    change = transitions.Change(session, SYSTEM, now)
     for alert_id in taken:
-        detail = {"reason": "snooze ended", "until": _iso(until[alert_id])}
-        session.add(
-            AlertEvent(
-                alert_id=alert_id,
-                action=AlertAction.UNSNOOZED,
-                actor=SYSTEM,
-                at=now,
-                detail=detail,
-            )
-        )
         alert = session.get(Alert, alert_id, populate_existing=True)
-        if alert is not None:
-            outbox.enqueue_alert_update(session, alert)
+        if alert is not None:  # taken by the UPDATE above: the transition's tail is all left
+            detail = {"reason": "snooze ended", "until": _iso(until[alert_id])}
+            transitions.unsnooze(change, alert, detail)
     return list(taken)
 
 

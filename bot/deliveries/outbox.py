@@ -98,7 +98,6 @@ class Keys:
     ALERT_UPDATE_BY_RUN = _format("alert:{alert_id}:update:run:{run_id}")
     ALERT_RENOTIFY = _format("alert:{alert_id}:renotify:{n}")
     ALERT_EVENT_REPLY = _format("alert:{alert_id}:event:{event_id}")
-    ALERT_CLOSED_REPLY = _format("alert:{alert_id}:{action}:{epoch}")
     BURST_POST = _format("run:{run_id}:burst")
     BURST_LISTING = _format("burst:{burst_id}:list:{chunk}")
     BURST_BULK_REPLY = _format("burst:{burst_id}:bulk:{stamp}:{user}")

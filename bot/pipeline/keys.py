@@ -1,49 +1,29 @@
-"""Rule 2, the alert key: chosen fields, else the document id, else a content hash.
-
-The key is what dedupe matches on. It must fit the 255-character column, so a
-long key is replaced by its hash (stable, so the same long key still dedupes).
-"""
+"""Rule 2, the alert key of a hit: chosen fields, else the group, else the document id, else a
+content hash. The format itself lives in ``bot/alerts/keys.py``."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+from bot.alerts.keys import (
+    key_of_content,
+    key_of_document,
+    key_of_fields,
+    key_of_group,
+)
 from bot.pipeline.condition import Candidate
 from bot.pipeline.fields import lookup
 
-KEY_LIMIT = 255
+COUNT_KEY = "count"  # the one alert of a plain count condition
 
 
 def alert_key(candidate: Candidate, key_fields: Sequence[str]) -> str:
     if key_fields:
-        key = "|".join(f"{f}={_text(lookup(candidate.fields, f))}" for f in key_fields)
-    elif candidate.group:
-        key = "|".join(f"{k}={_text(v)}" for k, v in sorted(candidate.group.items()))
-    elif candidate.aggregate:
-        key = "count"
-    elif candidate.doc_id:
-        key = f"id:{candidate.doc_id}"
-    else:
-        key = "hash:" + content_hash(candidate.fields)
-    return fit_key(key)
-
-
-def fit_key(key: str) -> str:
-    key = key.replace("\x00", "\ufffd")  # Postgres text cannot hold NUL; log lines can
-    if len(key) <= KEY_LIMIT:
-        return key
-    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def content_hash(fields: Mapping[str, Any]) -> str:
-    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, default=str)
+        return key_of_fields(key_fields, lambda name: lookup(candidate.fields, name))
+    if candidate.group:
+        return key_of_group(candidate.group)
+    if candidate.aggregate:
+        return COUNT_KEY
+    if candidate.doc_id:
+        return key_of_document(candidate.doc_id)
+    return key_of_content(candidate.fields)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.alerts.close import post_delivery_id
+from bot.alerts.transitions import post_delivery_id
 from bot.deliveries import outbox
 from bot.deliveries.outbox import Keys
 from bot.models import Alert, AlertAction, AlertEvent, DeliveryKind, Search

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+# A module import, not a name: bot.alerts.suppressions imports the pipeline's fields,
+# so either package may be the first one loaded.
+from bot.alerts import suppressions as service
 from bot.models import Suppression
-from bot.pipeline.fields import lookup
 
 
 def live_suppression() -> ColumnElement[bool]:
@@ -48,20 +50,5 @@ def active_suppressions(session: Session, search_id: int | None, now: datetime) 
 
 
 def matching(suppressions: list[Any], key: str, fields: Mapping[str, Any]) -> Any | None:
-    """The first suppression that covers this key/fields, if any.
-
-    A suppression with a key matches that key; one with a match matches fields
-    equal to all its values (compared as text); one with neither silences the
-    whole search. Both given: both must hold.
-    """
-    for suppression in suppressions:
-        if suppression.dedupe_key is not None and suppression.dedupe_key != key:
-            continue
-        if suppression.match and not _fields_match(suppression.match, fields):
-            continue
-        return suppression
-    return None
-
-
-def _fields_match(match: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
-    return all(str(lookup(fields, name)) == str(value) for name, value in match.items())
+    """The first suppression that covers this key/fields, if any (``bot.alerts.suppressions.matches``)."""
+    return next((s for s in suppressions if service.matches(s, key, fields)), None)

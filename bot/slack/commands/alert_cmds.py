@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from bot.alerts import suppressions as suppressions_service
 from bot.alerts.permissions import check_act_on_search, is_admin
 from bot.definitions import store as search_store
-from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.models import Alert, AlertState, Search, Suppression, utcnow
-from bot.pipeline.keys import fit_key
+from bot.errors import InvalidInput, PermissionDenied
+from bot.models import Alert, AlertState, Search, utcnow
 from bot.slack import limits
 from bot.slack.blocks import (
     PRIORITY_BADGE,
@@ -31,12 +30,6 @@ from bot.text.escape import code, escape_mrkdwn, mention_user
 from searches.durations import format_duration, parse_duration
 
 MAX_ALERTS = 50  # read at most this many; as many as fit Slack's limits are shown
-MAX_SUPPRESS = 90 * 86400
-SUPPRESS_USAGE = (
-    "Usage: `/411 suppress <search> <key> for <duration> [reason]`; the key is "
-    "`field=value` (one per key field), a bare value when the search has one key field, "
-    "or an alert id (`#92`)."
-)
 
 
 def _alert_blocks(alert: Alert, search_name: str) -> list[Block]:
@@ -123,92 +116,15 @@ def _request(args: Args) -> SuppressRequest:
     words = args.words
     at = next((i for i, w in enumerate(words[:3]) if w.lower() == "for"), None)
     if at is None or at == 0 or at + 1 >= len(words):
-        raise InvalidInput(SUPPRESS_USAGE)
+        raise InvalidInput(suppressions_service.USAGE)
     try:
         seconds = parse_duration(words[at + 1])
     except ValueError as exc:
         raise InvalidInput(f"Duration: {exc}", field="duration") from None
-    if not 60 <= seconds <= MAX_SUPPRESS:
-        raise InvalidInput("A suppression lasts between 1 minute and 90 days.", field="duration")
     options = dict(args.options)
     reason = " ".join(words[at + 2 :]) or options.pop("reason", "")
     options.pop("reason", None)
     return SuppressRequest(words[0], words[1:at], options, seconds, reason)
-
-
-def _expected(search: Search) -> str:
-    if search.key_fields:
-        return "`" + "|".join(f"{f}=…" for f in search.key_fields) + "` or an alert id (`#92`)"
-    return "an alert id (`#92`): this search has no key fields, see `/411 alerts search`"
-
-
-def _alert_key(session: Session, search: Search, ref: str) -> str:
-    raw = ref.lstrip("#")
-    if not raw.isdigit():
-        raise InvalidInput(f"{code(ref, 50)} is not an alert id. {SUPPRESS_USAGE}")
-    alert = session.get(Alert, int(raw))
-    if alert is None or alert.search_id != search.id:
-        raise NotFound(f"Search *{escape_mrkdwn(search.name)}* has no alert #{raw}.")
-    return alert.dedupe_key
-
-
-def _field_values(search: Search, request: SuppressRequest) -> dict[str, str]:
-    """field -> value from ``field=value`` options or words; the parser lowercases option names."""
-    by_lower = {f.lower(): f for f in search.key_fields}
-    values: dict[str, str] = {}
-    pairs = list(request.key_options.items())
-    for word in request.key_words:
-        for part in word.split("|"):
-            name, eq, value = part.partition("=")
-            if not eq:
-                raise InvalidInput(
-                    f"{code(word, 100)} is not `field=value`. Expected {_expected(search)}."
-                )
-            pairs.append((name, value))
-    for name, value in pairs:
-        field_name = by_lower.get(name.strip().lower())
-        if field_name is None:
-            raise InvalidInput(
-                f"{code(name, 60)} is not a key field of *{escape_mrkdwn(search.name)}*; "
-                f"its alert keys look like {_expected(search)}."
-            )
-        values[field_name] = value
-    return values
-
-
-def suppression_key(session: Session, search: Search, request: SuppressRequest) -> str:
-    """The dedupe key exactly as the pipeline writes it (bot/pipeline/keys.py), or InvalidInput."""
-    options = request.key_options
-    words = request.key_words
-    if "alert" in options:
-        if len(options) > 1 or words:
-            raise InvalidInput(f"Give the key once. {SUPPRESS_USAGE}")
-        return _alert_key(session, search, options["alert"])
-    if len(words) == 1 and words[0].startswith("#"):
-        if options:
-            raise InvalidInput(f"Give the key once. {SUPPRESS_USAGE}")
-        return _alert_key(session, search, words[0])
-    if not search.key_fields:
-        raise InvalidInput(
-            f"*{escape_mrkdwn(search.name)}* has no key fields: give {_expected(search)}."
-        )
-    if not options and len(words) == 1 and "=" not in words[0]:
-        if len(search.key_fields) != 1:
-            raise InvalidInput(
-                f"*{escape_mrkdwn(search.name)}* has {len(search.key_fields)} key fields: give "
-                f"{_expected(search)}."
-            )
-        return fit_key(f"{search.key_fields[0]}={words[0]}")
-    if not options and not words:
-        raise InvalidInput(f"Missing key. Expected {_expected(search)}.")
-    values = _field_values(search, request)
-    missing = [f for f in search.key_fields if f not in values]
-    if missing:
-        raise InvalidInput(
-            f"Missing {', '.join(code(f, 60) for f in missing)}: the key of "
-            f"*{escape_mrkdwn(search.name)}* is {_expected(search)}."
-        )
-    return fit_key("|".join(f"{f}={values[f]}" for f in search.key_fields))
 
 
 @REGISTRY.add(
@@ -221,18 +137,19 @@ def suppress(ctx: CommandContext, args: Args) -> Reply:
     with ctx.db as session:
         search = search_store.find_search(session, request.search_ref)
         check_act_on_search(ctx.settings, ctx.services.directory, ctx.actor, search)
-        key = suppression_key(session, search, request)
-        now = utcnow()
-        row = Suppression(
-            search_id=search.id,
-            dedupe_key=key,
-            reason=request.reason,
-            created_by=ctx.actor.user_id,
-            created_at=now,
-            expires_at=now + timedelta(seconds=request.seconds),
+        key = suppressions_service.key_from_input(
+            session, search, request.key_words, request.key_options
         )
-        session.add(row)
-        session.flush()
+        now = utcnow()
+        row = suppressions_service.create_suppression(
+            session,
+            ctx.actor.user_id,
+            search,
+            key,
+            now + timedelta(seconds=request.seconds),
+            request.reason,
+            now=now,
+        )
         text = (
             f"Suppression #{row.id}: key {code(key, 200)} of *{escape_mrkdwn(search.name)}* "
             f"is silent for {format_duration(request.seconds)} (until {when(row.expires_at)})."
@@ -242,24 +159,17 @@ def suppress(ctx: CommandContext, args: Args) -> Reply:
 
 @REGISTRY.add("suppressions", "/411 suppressions", "active suppressions")
 def suppressions(ctx: CommandContext, args: Args) -> Reply:
-    now = utcnow()
+    lines = []
     with ctx.db as session:
-        rows = session.execute(
-            select(Suppression, Search.name)
-            .join(Search, Search.id == Suppression.search_id, isouter=True)
-            .where(Suppression.lifted_at.is_(None))
-            .order_by(Suppression.id)
-        ).all()
-        lines = []
-        for row, name in rows:
-            if not row.is_active(now):
-                continue
+        for listed in suppressions_service.active_suppressions(session):
+            row = listed.suppression
             what = code(row.dedupe_key, 150) if row.dedupe_key else code(row.match or {}, 150)
             until = when(row.expires_at) if row.expires_at else "until lifted"
             reason = f" · {escape_mrkdwn(row.reason)}" if row.reason else ""
             lines.append(
-                f"`#{row.id}` {escape_mrkdwn(name or 'every search')} · {what} · until {until} · "
-                f"by {mention_user(row.created_by)} · {row.suppressed_count} suppressed{reason}"
+                f"`#{row.id}` {escape_mrkdwn(listed.search_name or 'every search')} · {what} · "
+                f"until {until} · by {mention_user(row.created_by)} · "
+                f"{row.suppressed_count} suppressed{reason}"
             )
     if not lines:
         return Reply("No active suppressions.")
@@ -272,14 +182,11 @@ def unsuppress(ctx: CommandContext, args: Args) -> Reply:
     if not raw.isdigit():
         raise InvalidInput(f"{code(raw, 50)} is not a suppression id; see `/411 suppressions`.")
     with ctx.db as session:
-        row = session.get(Suppression, int(raw))
-        if row is None or row.lifted_at is not None:
-            raise NotFound(f"No active suppression #{raw}.")
+        row = suppressions_service.find_active(session, int(raw))
         search = session.get(Search, row.search_id) if row.search_id else None
         if search is not None:
             check_act_on_search(ctx.settings, ctx.services.directory, ctx.actor, search)
         elif not is_admin(ctx.settings, ctx.services.directory, ctx.actor.user_id):
             raise PermissionDenied("Only admins may lift a suppression that covers every search.")
-        row.lifted_at = utcnow()
-        row.lifted_by = ctx.actor.user_id
+        suppressions_service.lift_suppression(session, ctx.actor.user_id, row)
     return Reply(f"Suppression #{raw} is lifted.")
