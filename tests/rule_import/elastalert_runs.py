@@ -41,10 +41,11 @@ def index_docs(
     docs: list[dict[str, Any]],
     keywords: tuple[str, ...] = (),
     floats: tuple[str, ...] = (),
+    time_field: str = "@timestamp",
 ) -> None:
     """``docs`` with ``minutes_ago`` turned into @timestamp; other fields mapped dynamically
     (strings as text with a .keyword sub-field, as most log pipelines do) unless named."""
-    properties: dict[str, Any] = {"@timestamp": {"type": "date"}}
+    properties: dict[str, Any] = {time_field: {"type": "date"}}
     properties |= {name: {"type": "keyword"} for name in keywords}
     properties |= {name: {"type": "float"} for name in floats}
     if not es.indices.exists(index=index):
@@ -52,9 +53,7 @@ def index_docs(
     actions = []
     for doc in docs:
         source = {k: v for k, v in doc.items() if k != "minutes_ago"}
-        actions.append(
-            {"_index": index, "_source": {"@timestamp": at(doc["minutes_ago"]), **source}}
-        )
+        actions.append({"_index": index, "_source": {time_field: at(doc["minutes_ago"]), **source}})
     helpers.bulk(es, actions, refresh="wait_for")
 
 

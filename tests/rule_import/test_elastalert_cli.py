@@ -135,3 +135,24 @@ def test_subject_and_text_args_render_as_elastalert_formats_them() -> None:
     assert _render(keywords, fields) == "bob at {% raw %}"
     with pytest.raises(TextError, match="alert_text_kw does not define"):
         format_template("{nobody}", {"user.name": "who"}, rule, {})
+
+
+def test_jinja_text_and_imported_base_rules(tmp_path: Path) -> None:
+    from bot.rule_import.elastalert import convert_file
+    from bot.rule_import.options import ImportOptions
+    from bot.rule_import.report import Converted
+
+    rule_file(tmp_path, "base.yaml", {"index": "auth-*", "type": "any", "realert": {"minutes": 5},
+                                       "filter": [{"term": {"event": "login"}}]})  # fmt: skip
+    path = rule_file(tmp_path, "rule.yaml", {
+        "import": "base.yaml", "name": "Logins", "realert": {"minutes": 30},
+        "alert_text_type": "alert_text_jinja", "alert_subject": "{{ _data['user.name'] }} in",
+        "alert_text": "from {{ src }}",
+    })  # fmt: skip
+    outcome = convert_file(path, ImportOptions())
+    assert isinstance(outcome, Converted), outcome
+    defn = outcome.definition
+    assert defn.source_config == {"index": "auth-*", "query_dsl": {"term": {"event": "login"}}}
+    assert defn.renotify_seconds == 1800  # the rule's own setting wins over the base's
+    assert _render(defn.title_template, {"user": {"name": "bob"}}) == "bob in"
+    assert _render(defn.body_template, {"src": "10.0.0.1"}) == "from 10.0.0.1"

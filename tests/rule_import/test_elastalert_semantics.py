@@ -303,3 +303,49 @@ def test_percentage_match_fires_below_min_percentage(
     assert key == "Hostname.keyword=web2"
     assert (alert.content["percentage"], alert.content["total"]) == (90.0, 20)
     assert alert.title == "web2 90.0% of 20 match (min 95)"
+
+
+def test_new_term_on_fields_taken_together(es: Elasticsearch, es_index: str, runtime: Runtime):
+    rule = {"name": "New user on a host", "type": "new_term", "index": "x",
+            "fields": [["user", "host"]], "terms_window_size": {"days": 7}}  # fmt: skip
+    index_docs(es, es_index, [
+        {"minutes_ago": 2 * 24 * 60, "user": "bob", "host": "web1"},
+        {"minutes_ago": 5, "user": "bob", "host": "web1"},  # the pair was seen 2 days ago
+        {"minutes_ago": 4, "user": "bob", "host": "web2"},  # bob is not new, the pair is
+        {"minutes_ago": 3, "user": "carol"},  # no host: no pair to judge
+    ])  # fmt: skip
+    alerts = _ok(run(runtime, convert(rule, es_index)))
+    assert [(a.content["host"], a.content["new_field"]) for a in alerts.values()] == [
+        ("web2", ["user", "host"])
+    ]
+
+
+def test_aggregation_sends_one_alert_per_period_and_aggregation_key(
+    es: Elasticsearch, es_index: str, runtime: Runtime
+):
+    rule = {"name": "Failed logins, batched", "type": "any", "index": "x",
+            "filter": [{"term": {"event": "failed"}}], "aggregation": {"minutes": 10},
+            "aggregation_key": "user"}  # fmt: skip
+    docs = [{"minutes_ago": 2 + i, "event": "failed", "user": "bob"} for i in range(3)]
+    docs += [{"minutes_ago": 4, "event": "failed", "user": "alice"}]
+    docs += [{"minutes_ago": 4, "event": "ok", "user": "carol"}]
+    index_docs(es, es_index, docs, keywords=("event", "user"))
+    defn = convert(rule, es_index)
+    assert defn.schedule == "every 10m"
+    alerts = _ok(run(runtime, defn))
+    assert sorted((k, a.content["count"]) for k, a in alerts.items()) == [
+        ("user=alice", 1), ("user=bob", 3)
+    ]  # fmt: skip
+
+
+def test_timestamp_field_and_run_every_are_carried(
+    es: Elasticsearch, es_index: str, runtime: Runtime
+):
+    rule = corpus_rule("example_tencent_sms.yaml")  # 50 "message: err" in 4h on the field date
+    docs = [{"minutes_ago": 10, "message": "err"} for _ in range(50)]
+    docs += [{"minutes_ago": 5 * 60, "message": "err"}]  # before the 4 hours
+    index_docs(es, es_index, docs, time_field="date")  # no @timestamp at all
+    defn = convert({**rule, "run_every": {"minutes": 2}}, es_index)
+    assert defn.source_config["time_field"] == "date" and defn.schedule == "every 2m"
+    [alert] = _ok(run(runtime, defn)).values()
+    assert alert.content["count"] == 50
