@@ -1,10 +1,12 @@
 """Write a :class:`Plan`: alerts, their events, and deliveries, in the caller's transaction.
 
-Rows are written in bulk, so a run of 10,000 hits costs a handful of statements,
-not tens of thousands; on Postgres the common run (new alerts, alerts seen again)
-is two statements, see :mod:`insert_pg` and :mod:`seen_pg`. The partial unique
-index on open alerts backs dedupe: ``ON CONFLICT DO NOTHING`` skips a key a
-concurrent writer opened first, and that key is folded into the existing alert
+The rules of a run's writes in Python, on every database. Rows are written in
+bulk, so a run of 10,000 hits costs a handful of statements, not tens of
+thousands. On Postgres the common run is instead written by one statement
+(:mod:`bot.runs.results`, from the CTEs of :mod:`insert_pg` and :mod:`seen_pg`);
+tests/pipeline/test_write_paths.py proves both write the same rows. The partial
+unique index on open alerts backs dedupe: ``ON CONFLICT DO NOTHING`` skips a key
+a concurrent writer opened first, and that key is folded into the existing alert
 as an occurrence instead of making a second one.
 """
 
@@ -15,7 +17,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,15 +35,15 @@ from bot.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    Priority,
     Search,
     Suppression,
 )
 from bot.models.base import SYSTEM
 from bot.pipeline.dedupe import CHUNK
-from bot.pipeline.insert_pg import Posts, insert_alerts_pg
+from bot.pipeline.insert_pg import Posts
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
 from bot.pipeline.renotify import renotify_alert
-from bot.pipeline.seen_pg import apply_seen_pg
 
 log = logging.getLogger(__name__)
 _ALERTS = cast(Table, Alert.__table__)  # Core tables: bulk statements skip the ORM's per-row work
@@ -49,6 +51,38 @@ _EVENTS = cast(Table, AlertEvent.__table__)
 # The predicate of the partial unique index uq_alerts_open_search_key (see bot/models/alert.py).
 _OPEN_KEY_PREDICATE = text("state != 'resolved'")
 _INSERT_ALERTS: dict[str, Any] = {}
+
+
+class AlertRow(TypedDict):
+    """A new alert's row, as the portable path inserts it."""
+
+    search_id: int
+    dedupe_key: str
+    state: AlertState
+    resolution: None
+    priority: Priority
+    escalated: bool
+    title: str
+    body: str
+    content: dict[str, Any]  # the hit's fields: any JSON value
+    link: str | None
+    occurrences: int
+    first_seen: datetime
+    last_seen: datetime
+    last_notified_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    delivery_failed: bool
+
+
+class EventRow(TypedDict):
+    """An alert's history entry written by the pipeline."""
+
+    alert_id: int
+    action: AlertAction
+    actor: str
+    at: datetime
+    detail: dict[str, object]
 
 
 @dataclass
@@ -66,10 +100,7 @@ def apply_plan(
     *,
     thread_replies: bool = True,
 ) -> Applied:
-    if session.get_bind().dialect.name == "postgresql":
-        applied, seen, still_open = _write_pg(session, search, run_id, plan, now)
-    else:
-        applied, seen, still_open = _write_portable(session, search, run_id, plan, now)
+    applied, seen, still_open = _write(session, search, run_id, plan, now)
     for item in seen:
         if item.renotify and item.alert_id in still_open:
             renotify_alert(session, search, item, now)
@@ -98,56 +129,58 @@ def posts_for(search: Search, plan: Plan, run_id: int) -> Posts:
 _Written = tuple[Applied, list[SeenAgain], dict[int, str | None]]
 
 
-def _write_pg(session: Session, search: Search, run_id: int, plan: Plan, now: datetime) -> _Written:
-    """Postgres: new alerts with their events and posts in one statement, the seen again in another."""
-    created, folded = _insert_new(
-        session, search, run_id, plan.new, now, posts_for(search, plan, run_id)
-    )
-    seen = [*plan.seen, *folded]
-    still_open = apply_seen_pg(session, seen, run_id, now) if seen else {}
-    applied = Applied([alert_id for alert_id, _ in created], len(still_open))
-    return applied, seen, still_open
-
-
-def _write_portable(
-    session: Session, search: Search, run_id: int, plan: Plan, now: datetime
-) -> _Written:
-    """Other databases: a statement per step (SQLite has no round trips to save)."""
+def _write(session: Session, search: Search, run_id: int, plan: Plan, now: datetime) -> _Written:
+    """A statement per step: new alerts, their posts, occurrences, message updates, events."""
     channel = message_channel(search)
-    created, folded = _insert_new(session, search, run_id, plan.new, now, None)
+    created, folded = _insert_new(session, search, plan.new, now)
     applied = Applied([alert_id for alert_id, _ in created])
     events = [_event(i, AlertAction.CREATED, now, _created_detail(run_id, n)) for i, n in created]
     if channel and created:
         _posts(session, search, run_id, applied.new_ids, channel, plan.burst, now)
     seen = [*plan.seen, *folded]
-    still_open: dict[int, str | None] = {}
-    if seen:
-        still_open = _bump_each(session, seen, now)
-        live = [s for s in seen if s.alert_id in still_open]
-        detail = {"run_id": run_id}
-        events += [
-            _event(
-                s.alert_id, AlertAction.SEEN_AGAIN, now, {**detail, "occurrences": s.occurrences}
-            )
-            for s in live
-        ]
-        applied.updated = len(live)
-        _refresh_messages(session, still_open, run_id, now)
-    if events:  # one statement for every event of the run
-        session.connection().execute(insert(_EVENTS), events)
+    still_open, seen_events = _seen_again(session, seen, run_id, now)
+    applied.updated = len(still_open)
+    if events or seen_events:  # one statement for every event of the run
+        session.connection().execute(insert(_EVENTS), [*events, *seen_events])
     return applied, seen, still_open
+
+
+def add_occurrences(
+    session: Session, seen: list[SeenAgain], run_id: int, now: datetime
+) -> dict[int, str | None]:
+    """Write alerts seen again (occurrences, events, message updates); returns the still open."""
+    still_open, events = _seen_again(session, seen, run_id, now)
+    if events:
+        session.connection().execute(insert(_EVENTS), events)
+    return still_open
+
+
+def _seen_again(
+    session: Session, seen: list[SeenAgain], run_id: int, now: datetime
+) -> tuple[dict[int, str | None], list[EventRow]]:
+    """Bump the still-open alerts and queue their message updates; their events, unwritten."""
+    if not seen:
+        return {}, []
+    still_open = _bump_each(session, seen, now)
+    live = [s for s in seen if s.alert_id in still_open]
+    events = [
+        _event(
+            s.alert_id,
+            AlertAction.SEEN_AGAIN,
+            now,
+            {"run_id": run_id, "occurrences": s.occurrences},
+        )
+        for s in live
+    ]
+    _refresh_messages(session, still_open, run_id, now)
+    return still_open, events
 
 
 # ---------------------------------------------------------------- new alerts
 
 
 def _insert_new(
-    session: Session,
-    search: Search,
-    run_id: int,
-    items: list[NewAlert],
-    now: datetime,
-    posts: Posts | None,
+    session: Session, search: Search, items: list[NewAlert], now: datetime
 ) -> tuple[list[tuple[int, NewAlert]], list[SeenAgain]]:
     """Insert the new alerts; a key a concurrent writer opened meanwhile is folded into its alert.
 
@@ -156,11 +189,8 @@ def _insert_new(
     """
     if not items:
         return [], []
-    if session.get_bind().dialect.name == "postgresql":
-        inserted = insert_alerts_pg(session, search, run_id, items, now, posts or Posts())
-    else:
-        rows = [_alert_row(search, item, now) for item in items]
-        inserted = dict(session.connection().execute(_insert_alerts(session), rows).all())
+    rows = [_alert_row(search, item, now) for item in items]
+    inserted = dict(session.connection().execute(_insert_alerts(session), rows).all())
     by_key = {item.key: item for item in items}
     created = [(inserted[key], item) for key, item in by_key.items() if key in inserted]
     return created, fold_taken(session, search, items, inserted)
@@ -210,7 +240,7 @@ def _insert_alerts(session: Session) -> Any:
     return _INSERT_ALERTS[dialect]
 
 
-def _alert_row(search: Search, item: NewAlert, now: datetime) -> dict[str, Any]:
+def _alert_row(search: Search, item: NewAlert, now: datetime) -> AlertRow:
     return {
         "search_id": search.id,
         "dedupe_key": item.key,
@@ -233,8 +263,8 @@ def _alert_row(search: Search, item: NewAlert, now: datetime) -> dict[str, Any]:
     }
 
 
-def _created_detail(run_id: int, item: NewAlert) -> dict[str, Any]:
-    detail: dict[str, Any] = {"run_id": run_id, "occurrences": item.occurrences}
+def _created_detail(run_id: int, item: NewAlert) -> dict[str, object]:
+    detail: dict[str, object] = {"run_id": run_id, "occurrences": item.occurrences}
     if item.template_error:
         detail["template_error"] = item.template_error
     return detail
@@ -262,8 +292,8 @@ def _posts(
 
 
 def _event(
-    alert_id: int, action: AlertAction, now: datetime, detail: dict[str, Any]
-) -> dict[str, Any]:
+    alert_id: int, action: AlertAction, now: datetime, detail: dict[str, object]
+) -> EventRow:
     return {"alert_id": alert_id, "action": action, "actor": SYSTEM, "at": now, "detail": detail}
 
 

@@ -1,4 +1,4 @@
-"""A finished run's record: its columns, and where the search's next window starts.
+"""A finished run's record: its columns, typed, written by Core statements.
 
 The record is written by Core statements, not an ORM flush; the run object takes
 the written values as its committed state.
@@ -6,8 +6,9 @@ the written values as its committed state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TypedDict, cast
 
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
@@ -15,10 +16,23 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.models import RunStatus, Search, SearchRun
 from bot.pipeline import Plan
+from bot.runs.window import ADVANCE, covered_until
 from searches.base import SourceResult, TimeWindow
 
 _RUNS = cast(Table, SearchRun.__table__)
 _SEARCHES = cast(Table, Search.__table__)
+
+
+class RunRecord(TypedDict):
+    """The columns of a successful run but its status and alert counts (from the writes)."""
+
+    window_start: datetime
+    window_end: datetime
+    hits: int
+    suppressed: int
+    error: str | None
+    duration_ms: int
+    finished_at: datetime
 
 
 def run_record(
@@ -29,8 +43,8 @@ def run_record(
     advance: bool,
     now: datetime,
     elapsed: float,
-) -> dict[str, Any]:
-    """The columns of a successful run but its alert counts (they come from the writes)."""
+) -> RunRecord:
+    """The record of a successful run; ``advance``: the cursor moves to where results end."""
     return {
         "window_start": window.start,
         "window_end": covered_until(window, result) if advance else window.end,
@@ -40,23 +54,6 @@ def run_record(
         "duration_ms": int(elapsed * 1000),
         "finished_at": now + timedelta(seconds=elapsed),
     }
-
-
-def covered_until(window: TimeWindow, result: SourceResult) -> datetime:
-    """Where the next window starts: the window's end, unless a size cap cut the hits.
-
-    Sources return hits oldest first; when the cap cut them, the documents after
-    the newest one returned were not seen, so the next run starts at that
-    timestamp instead of losing them (a document at exactly that instant may be
-    seen twice; dedupe folds it into its alert).
-    """
-    if not result.truncated:
-        return window.end
-    stamps = [hit.timestamp for hit in result.hits if hit.timestamp is not None]
-    newest = max(stamps, default=None)
-    if newest is None or newest <= window.start:
-        return window.end  # nothing to resume from: no progress is possible otherwise
-    return min(newest, window.end)
 
 
 def run_notes(result: SourceResult, plan: Plan | None = None) -> str | None:
@@ -69,28 +66,34 @@ def run_notes(result: SourceResult, plan: Plan | None = None) -> str | None:
     return "; ".join(notes)[:4000] or None
 
 
-def mark_written(run: SearchRun, record: dict[str, Any]) -> None:
+def mark_written(run: SearchRun, record: Mapping[str, object]) -> None:
     """The run object takes the values a statement wrote as its committed state."""
     for name, value in record.items():
         set_committed_value(run, name, value)
 
 
 def store_finished(
-    session: Session, search: Search, run: SearchRun, record: dict[str, Any], *, advance: bool
+    session: Session,
+    search: Search,
+    run: SearchRun,
+    record: RunRecord,
+    counts: Mapping[str, int],
+    *,
+    advance: bool,
 ) -> None:
-    """Write the run's record (status succeeded) and, for hit searches, the window's advance.
+    """Write the run's record (status succeeded) and, for hit searches, the cursor's advance.
 
     One statement on Postgres, where the search's update rides along as a CTE.
     """
-    record = {"status": RunStatus.SUCCEEDED, **record}
-    params = {f"f_{name}": value for name, value in record.items()}
+    written = {"status": RunStatus.SUCCEEDED, **record, **counts}
+    params = {f"f_{name}": value for name, value in written.items()}
     params.update(f_run_id=run.id, f_search_id=search.id)
     connection = session.connection()
     together = advance and connection.dialect.name == "postgresql"
     connection.execute(_FINISH_AND_ADVANCE if together else _FINISH_RUN, params)
     if advance and not together:
-        connection.execute(_ADVANCE, params)
-    mark_written(run, record)
+        connection.execute(ADVANCE, params)
+    mark_written(run, written)
 
 
 _FINISHED = (
@@ -105,19 +108,10 @@ _FINISHED = (
     "duration_ms",
     "finished_at",
 )
-# Built once (bound per run). Only scheduling columns of the search: a definition edited
-# meanwhile is not overwritten, and updated_at stays (the advance is not an edit).
+# Built once (bound per run).
 _FINISH_RUN = (
     update(_RUNS)
     .where(_RUNS.c.id == bindparam("f_run_id"))
     .values({name: bindparam(f"f_{name}", type_=_RUNS.c[name].type) for name in _FINISHED})
 )
-_ADVANCE = (
-    update(_SEARCHES)
-    .where(_SEARCHES.c.id == bindparam("f_search_id"))
-    .values(
-        last_window_end=bindparam("f_window_end", type_=_SEARCHES.c.last_window_end.type),
-        updated_at=_SEARCHES.c.updated_at,
-    )
-)
-_FINISH_AND_ADVANCE = _FINISH_RUN.add_cte(_ADVANCE.returning(_SEARCHES.c.id).cte("advanced"))
+_FINISH_AND_ADVANCE = _FINISH_RUN.add_cte(ADVANCE.returning(_SEARCHES.c.id).cte("advanced"))

@@ -1,11 +1,10 @@
-"""Run a search once: window, source (with a deadline), pipeline, bookkeeping.
+"""Run a search once: window, source (with a deadline), pipeline, its results stored.
 
 A preview (``411 search test``) and a real run share everything up to the
-pipeline's plan; only a real run applies it. Windows: searches that alert per
-hit cover [end of the last successful window, now - delay), so every document
-is seen once; the first run covers the look-back range and a catch-up after
-downtime is capped by max_catchup. Count and bucket searches look at the
-look-back range ending now (a sliding window).
+pipeline's plan; only a real run applies it, through the one writer of
+:mod:`bot.runs.results`. The window a run queries comes from
+:mod:`bot.runs.window`. :func:`run_search` is the entry point for anything that
+runs a search for real (the worker, ``411 search run``).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,13 +25,11 @@ from bot.db import autocommit_on_postgres
 from bot.definitions.search import SearchDefinition, definition_from_search
 from bot.errors import BotError, InvalidInput, NotFound
 from bot.models import RunStatus, Search, SearchRun, utcnow
-from bot.pipeline import Plan, SearchSpec, SeenAgain, apply_plan, decide
-from bot.pipeline.apply import fold_taken, posts_for
-from bot.pipeline.seen_pg import apply_seen_pg
-from bot.pipeline.write_pg import fits_one_statement, write_run_pg
-from bot.runs.failures import record_failure, record_success
-from bot.runs.record import mark_written, run_record, store_finished
+from bot.pipeline import Plan, SearchSpec, decide
+from bot.runs.failures import record_failure
+from bot.runs.results import RunResults, store_results
 from bot.runs.source_call import RunTimeout, run_source
+from bot.runs.window import advances, catchup_note, compute_window
 from bot.runtime import Runtime
 from searches.base import (
     ResultKind,
@@ -80,25 +77,6 @@ class RunPreview:
             "duration_ms": self.duration_ms,
             **self.plan.to_dict(),
         }
-
-
-# ------------------------------------------------------------------ windows
-
-
-def compute_window(
-    defn: SearchDefinition, kind: ResultKind, last_window_end: datetime | None, now: datetime
-) -> tuple[TimeWindow, bool]:
-    """The window to query and whether it was capped by max_catchup."""
-    # Whole milliseconds: what Elasticsearch stores, so a stored edge is the queried edge.
-    end = now - timedelta(seconds=defn.delay_seconds, microseconds=now.microsecond % 1000)
-    lookback = timedelta(seconds=defn.lookback_seconds)
-    if kind != ResultKind.HITS or last_window_end is None:
-        return TimeWindow(end - lookback, end), False
-    start = min(last_window_end, end)
-    cap = timedelta(seconds=defn.max_catchup_seconds)
-    if end - start > cap:
-        return TimeWindow(end - cap, end), True
-    return TimeWindow(start, end), False
 
 
 # ------------------------------------------------------------------ sources
@@ -256,8 +234,18 @@ def run_search(
                 session, search, run, RunStatus.FAILED, describe_error(exc), now, started
             )
         try:
-            _store_results(
-                session, connection, runtime, search, run, defn, kind, window, result, now, started
+            with autocommit_on_postgres(session, connection):  # the plan's reads: no transaction
+                plan = decide(
+                    session,
+                    SearchSpec(search.id, defn),
+                    result,
+                    window,
+                    now,
+                    burst_threshold=runtime.settings.burst_threshold,
+                )
+            results = RunResults(search, run, plan, window, result, advances(kind), now, started)
+            store_results(
+                session, connection, results, thread_replies=runtime.settings.thread_replies
             )
         except Exception as exc:
             session.rollback()
@@ -301,74 +289,10 @@ def _query(
         stats.source_ms = (time.perf_counter() - source_started) * 1000
     if capped and last_end is not None:
         # Kept on the run (its notes), where the owner looks, not only in the worker's log.
-        skipped = f"backlog longer than max_catchup: {last_end:%Y-%m-%d %H:%M:%S} to "
-        skipped += f"{window.start:%Y-%m-%d %H:%M:%S} UTC was not searched"
+        skipped = catchup_note(last_end, window)
         log.warning("search %s: %s", search_id, skipped)
         result.warnings.insert(0, skipped)
     return kind, window, result
-
-
-def _store_results(
-    session: Session,
-    connection: Connection,
-    runtime: Runtime,
-    search: Search,
-    run: SearchRun,
-    defn: SearchDefinition,
-    kind: ResultKind,
-    window: TimeWindow,
-    result: SourceResult,
-    now: datetime,
-    started: float,
-) -> None:
-    """Plan, write the alerts, record the run and advance the window: all or nothing.
-
-    On Postgres the plan's reads and, for a common run, the whole write are single
-    statements in autocommit (see bot/pipeline/write_pg.py); everything else is one
-    transaction.
-    """
-    spec = SearchSpec(search.id, defn)
-    threshold = runtime.settings.burst_threshold
-    advance = kind == ResultKind.HITS
-    with autocommit_on_postgres(session, connection) as postgres:
-        plan = decide(session, spec, result, window, now, burst_threshold=threshold)
-        one_statement = postgres and fits_one_statement(plan, search)
-        if one_statement:
-            record = run_record(
-                window, result, plan, advance=advance, now=now, elapsed=_since(started)
-            )
-            posts = posts_for(search, plan, run.id)
-            created, still_open = write_run_pg(
-                session, search, run.id, plan, now, posts, record, advance=advance
-            )
-            counts = {"alerts_new": len(created), "alerts_updated": len(still_open)}
-            mark_written(run, {"status": RunStatus.SUCCEEDED, **record, **counts})
-            taken = fold_taken(session, search, plan.new, created)
-    if one_statement:
-        if taken:  # a concurrent writer opened some of the keys: they become occurrences
-            _fold_into_run(session, run, taken, now)
-        return
-    applied = apply_plan(
-        session, search, run.id, plan, now, thread_replies=runtime.settings.thread_replies
-    )
-    record = run_record(window, result, plan, advance=advance, now=now, elapsed=_since(started))
-    record.update(alerts_new=len(applied.new_ids), alerts_updated=applied.updated)
-    store_finished(session, search, run, record, advance=advance)
-    record_success(session, search, run)
-    session.commit()
-
-
-def _since(started: float) -> float:
-    return time.perf_counter() - started
-
-
-def _fold_into_run(session: Session, run: SearchRun, taken: list[SeenAgain], now: datetime) -> None:
-    """Add the taken keys' occurrences to their alerts and count them on the run, together."""
-    still_open = apply_seen_pg(session, taken, run.id, now)
-    updated = run.alerts_updated + len(still_open)
-    session.execute(update(SearchRun).where(SearchRun.id == run.id).values(alerts_updated=updated))
-    session.commit()
-    mark_written(run, {"alerts_updated": updated})
 
 
 def _finish(run: SearchRun, now: datetime, started: float) -> None:

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from bot.definitions.search import parse_definition
 from bot.models import RunStatus
-from bot.runs.runner import compute_window, run_search
+from bot.runs.runner import run_search
+from bot.runs.window import compute_window
 from searches.base import Hit, ResultKind, TimeWindow
 from tests.memory_source import T0
 

@@ -1,0 +1,144 @@
+"""A run's results, written by one writer: alerts, events, deliveries, the run's record, the cursor.
+
+The runner calls :func:`store_results` once per successful run; all of it is
+written or none. Two ways to write, one set of rules:
+
+- Postgres, a common run (new alerts, alerts seen again, the record): one
+  statement in autocommit, made of the CTEs of :mod:`bot.pipeline.insert_pg` (new
+  alerts) and :mod:`bot.pipeline.seen_pg` (alerts seen again), the run's record and
+  the cursor's move (:mod:`bot.runs.window`). A single statement is atomic without
+  a transaction: one round trip instead of BEGIN, three statements and COMMIT.
+- Everything else (SQLite; a run that renotifies, closes alerts, counts
+  suppressions or ends a failure streak): :func:`bot.pipeline.apply.apply_plan`
+  and the record, in one transaction.
+
+tests/pipeline/test_write_paths.py writes the same plans both ways on Postgres and
+asserts identical rows, rule by rule: the SQL text cannot drift from the Python.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text, update
+from sqlalchemy.orm import Session
+
+from bot.db import autocommit_on_postgres
+from bot.models import RunStatus, Search, SearchRun
+from bot.pipeline import Plan, SeenAgain, apply_plan
+from bot.pipeline.apply import add_occurrences, fold_taken, posts_for
+from bot.pipeline.insert_pg import NEW_ALERT_CTES, new_alert_params
+from bot.pipeline.seen_pg import SEEN_AGAIN_CTES, seen_again_params
+from bot.runs.failures import record_success
+from bot.runs.record import RunRecord, mark_written, run_record, store_finished
+from bot.runs.window import ADVANCE_CTE_PG
+from searches.base import SourceResult, TimeWindow
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """What a successful run has to write."""
+
+    search: Search
+    run: SearchRun
+    plan: Plan
+    window: TimeWindow
+    result: SourceResult
+    advance: bool  # the cursor moves (a per-hit search)
+    now: datetime  # the run's clock
+    started: float  # perf_counter at the run's start: its duration ends when it is written
+
+    def record(self) -> RunRecord:
+        elapsed = time.perf_counter() - self.started
+        return run_record(
+            self.window, self.result, self.plan, advance=self.advance, now=self.now, elapsed=elapsed
+        )
+
+
+def store_results(
+    session: Session,
+    connection: Connection,
+    results: RunResults,
+    *,
+    thread_replies: bool,
+    one_statement: bool = True,
+) -> None:
+    """Write a run's results, all or nothing; ``one_statement=False`` forbids the fast path."""
+    with autocommit_on_postgres(session, connection) as postgres:
+        fast = postgres and one_statement and fits_one_statement(results.plan, results.search)
+        taken = _write_one_statement(session, results) if fast else []
+    if fast:
+        if taken:  # a concurrent writer opened some of the keys: they become occurrences
+            _fold_into_run(session, results, taken)
+        return
+    search, run, plan = results.search, results.run, results.plan
+    applied = apply_plan(session, search, run.id, plan, results.now, thread_replies=thread_replies)
+    counts = {"alerts_new": len(applied.new_ids), "alerts_updated": applied.updated}
+    store_finished(session, search, run, results.record(), counts, advance=results.advance)
+    record_success(session, search, run)
+    session.commit()
+
+
+def fits_one_statement(plan: Plan, search: Search) -> bool:
+    """Whether the run's write is only new alerts, occurrences and its record."""
+    return not (
+        plan.closing
+        or plan.suppressed_by
+        or any(item.renotify for item in plan.seen)
+        or search.consecutive_failures
+        or search.failure_notified
+    )
+
+
+# The run's counts come from the rows this statement wrote, as the transactional path
+# counts them: alerts inserted, alerts seen again that were still open.
+_RUN_RECORD_CTE_PG = """
+    finished AS (
+        UPDATE search_runs
+        SET status = :succeeded, window_start = :window_start, window_end = :window_end,
+            hits = :hits, alerts_new = (SELECT count(*) FROM a),
+            alerts_updated = (SELECT count(*) FROM bumped), suppressed = :suppressed,
+            error = :error, duration_ms = :duration_ms, finished_at = :finished_at
+        WHERE id = :run_id
+    )
+"""
+_WRITE_RUN_PG = text(
+    f"WITH {NEW_ALERT_CTES}, {SEEN_AGAIN_CTES}, {_RUN_RECORD_CTE_PG}, {ADVANCE_CTE_PG}"
+    " SELECT 'new' AS kind, id, dedupe_key AS value FROM a"
+    " UNION ALL SELECT 'seen', id, channel FROM bumped"
+)
+
+
+def _write_one_statement(session: Session, results: RunResults) -> list[SeenAgain]:
+    """Postgres, in autocommit: the whole write in one statement; returns the keys found taken."""
+    search, run, plan, now = results.search, results.run, results.plan, results.now
+    record = results.record()
+    params = {
+        **new_alert_params(search, run.id, plan.new, now, posts_for(search, plan, run.id)),
+        **seen_again_params(plan.seen, run.id, now),
+        **record,
+        "succeeded": RunStatus.SUCCEEDED.value,
+        "advance": results.advance,
+    }
+    created: dict[str, int] = {}
+    still_open = 0
+    for kind, alert_id, value in session.connection().execute(_WRITE_RUN_PG, params):
+        if kind == "new":
+            created[value] = alert_id
+        else:
+            still_open += 1
+    counts = {"alerts_new": len(created), "alerts_updated": still_open}
+    mark_written(run, {"status": RunStatus.SUCCEEDED, **record, **counts})
+    return fold_taken(session, search, plan.new, created)
+
+
+def _fold_into_run(session: Session, results: RunResults, taken: list[SeenAgain]) -> None:
+    """Add the taken keys' occurrences to their alerts and count them on the run, together."""
+    run = results.run
+    still_open = add_occurrences(session, taken, run.id, results.now)
+    updated = run.alerts_updated + len(still_open)
+    session.execute(update(SearchRun).where(SearchRun.id == run.id).values(alerts_updated=updated))
+    session.commit()
+    mark_written(run, {"alerts_updated": updated})
