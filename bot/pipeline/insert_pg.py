@@ -1,6 +1,8 @@
-"""Postgres: new alerts, their CREATED events and their posts in one statement (one round trip).
+"""Postgres: new alerts, their CREATED events and their posts, as CTEs of one statement.
 
-Used by :mod:`bot.pipeline.apply`; other databases take its executemany path.
+Part of a run's one-statement write (:mod:`bot.runs.results`). The rules are
+those of :mod:`bot.pipeline.apply` (``_alert_row``, ``_created_detail``,
+``_posts``); tests/pipeline/test_write_paths.py proves both write the same rows.
 """
 
 from __future__ import annotations
@@ -10,9 +12,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from bot.alerts.bursts import MEMBERS
 from bot.deliveries.outbox import Keys
@@ -29,12 +28,10 @@ class Posts:
     burst_key: str | None = None
 
 
-# Postgres: the rows travel as one JSON parameter, so the statement text never changes
-# (psycopg and the server cache and prepare it) however many alerts a run opens. The
-# same round trip writes each inserted alert's CREATED event (detail as apply._created_detail
-# builds it) and, given a channel, its post or the burst's summary post (as apply._posts
-# builds them), in alert id order. The CTEs (``a`` holds the inserted alerts) are shared with
-# :mod:`write_pg`, which adds the rest of a run's write to the same statement.
+# The rows travel as one JSON parameter, so the statement text never changes (psycopg
+# and the server cache and prepare it) however many alerts a run opens. The same round
+# trip writes each inserted alert's CREATED event and, given a channel, its post or the
+# burst's summary post. ``a`` holds the inserted alerts.
 NEW_ALERT_CTES = """
     r AS (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))
@@ -83,23 +80,8 @@ NEW_ALERT_CTES = """
 """.replace("{post_key}", Keys.ALERT_POST.sql(alert_id="a.id", reason="'new'")).replace(
     "{members}", MEMBERS
 )
-_INSERT_ALERTS_PG = text(f"WITH {NEW_ALERT_CTES} SELECT dedupe_key, id FROM a")
-
-
 # Postgres text and jsonb cannot hold NUL; log lines sometimes do. It becomes U+FFFD.
 _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
-
-
-def insert_alerts_pg(
-    session: Session,
-    search: Search,
-    run_id: int,
-    items: list[NewAlert],
-    now: datetime,
-    posts: Posts,
-) -> dict[str, int]:
-    params = new_alert_params(search, run_id, items, now, posts)
-    return dict(session.connection().execute(_INSERT_ALERTS_PG, params).all())
 
 
 def new_alert_params(

@@ -1,20 +1,17 @@
-"""Postgres: the alerts seen again in a run, in one statement (one round trip).
+"""Postgres: the alerts seen again in a run, as CTEs of one statement.
 
-One statement adds each alert's occurrences (an atomic increment, skipped for an
-alert someone resolved meanwhile), writes its SEEN_AGAIN event (detail as
-``apply._event`` builds it) and queues one message update per alert, unless one is
-pending already or the alert has no message to update (rules of
-``apply._refresh_messages``). Used by :mod:`bot.pipeline.apply`; SQLite takes the
-statement-per-step path there.
+Adds each alert's occurrences (an atomic increment, skipped for an alert someone
+resolved meanwhile), writes its SEEN_AGAIN event and queues one message update per
+alert, unless one is pending already or the alert has no message to update. Part
+of a run's one-statement write (:mod:`bot.runs.results`); the rules are those of
+``apply._seen_again``, and tests/pipeline/test_write_paths.py proves both write
+the same rows.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from bot.deliveries.outbox import Keys
 from bot.models import AlertAction, DeliveryKind, DeliveryStatus
@@ -24,8 +21,8 @@ from bot.pipeline.plan import SeenAgain
 # The ids and counts travel as two array parameters, so the text never changes (psycopg
 # and the server prepare it once) however many alerts a run sees again. The CTEs share
 # one snapshot: ``pending`` sees the deliveries from before this statement, which is
-# what the rules ask (the update this statement queues is not "already pending"). The
-# CTEs (``bumped`` holds the alerts still open) are shared with :mod:`write_pg`.
+# what the rules ask (the update this statement queues is not "already pending").
+# ``bumped`` holds the alerts still open.
 SEEN_AGAIN_CTES = """
     seen AS (
         SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:counts AS integer[]))
@@ -61,15 +58,6 @@ SEEN_AGAIN_CTES = """
 """.replace(
     "{update_key}", Keys.ALERT_UPDATE_BY_RUN.sql(alert_id="b.id", run_id="CAST(:run_id AS integer)")
 )
-_SEEN_AGAIN_PG = text(f"WITH {SEEN_AGAIN_CTES} SELECT id, channel FROM bumped")
-
-
-def apply_seen_pg(
-    session: Session, seen: list[SeenAgain], run_id: int, now: datetime
-) -> dict[int, str | None]:
-    """Write the seen-again alerts; return the still-open ones (id -> message channel)."""
-    params = seen_again_params(seen, run_id, now)
-    return dict(session.connection().execute(_SEEN_AGAIN_PG, params).all())
 
 
 def seen_again_params(seen: list[SeenAgain], run_id: int, now: datetime) -> dict[str, Any]:
