@@ -25,6 +25,7 @@ from standin.model import (
     User,
     Usergroup,
 )
+from standin.slack_files import with_file_urls
 
 MAX_RECORDED_CALLS = 50_000
 
@@ -193,6 +194,8 @@ class Workspace:
             files = [self.files[f].to_api(base_url) for f in message.file_ids if f in self.files]
             reply_users = sorted({self.messages[message.channel][r].user for r in message.replies})
             data = message.to_api(files=files, reply_users=reply_users)
+            if data.get("blocks"):
+                data["blocks"] = with_file_urls(data["blocks"], self.files, base_url)
             return data
 
     # -- ephemerals ---------------------------------------------------------------------

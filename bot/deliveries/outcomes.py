@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import bursts
-from bot.deliveries.sender import Plan, posted_ts
+from bot.deliveries.sender import Plan, posted_ts, uploaded_file_id
 from bot.models import (
     Alert,
     AlertAction,
@@ -139,6 +139,9 @@ class Outcomes:
             row.sent_at = utcnow()
             row.message_ts = ts
             row.claimed_by = None
+            if row.kind == DeliveryKind.UPLOAD:
+                # What an image block names (slack_file); an unshared upload has no ts.
+                row.payload = {**row.payload, "file_id": uploaded_file_id(response)}
             if row.kind == DeliveryKind.POST and ts:
                 if bursts.is_summary(row):
                     bursts.record_posted(session, row, channel, ts)

@@ -102,7 +102,7 @@ def prepare(session: Session, delivery: Delivery, now: datetime) -> Plan:
     if kind == DeliveryKind.THREAD_REPLY:
         return _plan_reply(session, delivery, now)
     if kind == DeliveryKind.MESSAGE:
-        return _plan_message(delivery)
+        return _plan_message(session, delivery, now)
     if kind == DeliveryKind.UPLOAD:
         return _plan_upload(session, delivery, now)
     raise Permanent(f"unknown delivery kind {kind}")
@@ -231,13 +231,14 @@ def limits_text(text: str) -> str:
     return truncate(text, 3900)
 
 
-def _plan_message(delivery: Delivery) -> Plan:
+def _plan_message(session: Session, delivery: Delivery, now: datetime) -> Plan:
     if not delivery.channel:
         raise Permanent("the message names no channel")
     payload = delivery.payload
-    message = Message(
-        text=limits_text(str(payload.get("text") or " ")), blocks=list(payload.get("blocks") or [])
-    )
+    blocks = list(payload.get("blocks") or [])
+    if payload.get("image"):
+        blocks = _with_uploaded_image(session, delivery, blocks, now)
+    message = Message(text=limits_text(str(payload.get("text") or " ")), blocks=blocks)
     extra: dict[str, Any] = {"thread_ts": delivery.thread_ts} if delivery.thread_ts else {}
     try:
         call = _post(delivery.channel, delivery.idempotency_key, message, **extra)
@@ -253,6 +254,33 @@ def _plan_message(delivery: Delivery) -> Plan:
     )
 
 
+def _with_uploaded_image(
+    session: Session, delivery: Delivery, blocks: list[Any], now: datetime
+) -> list[Any]:
+    """The blocks with an image block of the file its parent delivery uploaded (the chart).
+
+    The message waits for the upload; if the upload failed for good it goes without.
+    """
+    spec = delivery.payload["image"]
+    parent = session.get(Delivery, delivery.parent_delivery_id or 0)
+    file_id = (parent.payload.get("file_id") if parent else None) or None
+    if parent is None or parent.status in (DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED):
+        return blocks
+    if not file_id:
+        if now - delivery.created_at < PARENT_WAIT:
+            raise Defer("waiting for the image to be uploaded", 2.0)
+        return blocks
+    image = {
+        "type": "image",
+        "slack_file": {"id": str(file_id)},
+        "alt_text": str(spec.get("alt_text") or "chart")[:2000],
+    }
+    if spec.get("title"):
+        image["title"] = {"type": "plain_text", "text": str(spec["title"])[:2000]}
+    at = int(spec.get("at", len(blocks)))
+    return [*blocks[:at], image, *blocks[at:]]
+
+
 def _plan_upload(session: Session, delivery: Delivery, now: datetime) -> Plan:
     payload = delivery.payload
     channel, thread_ts = delivery.channel, delivery.thread_ts
@@ -264,7 +292,8 @@ def _plan_upload(session: Session, delivery: Delivery, now: datetime) -> Plan:
     except (KeyError, ValueError) as exc:
         raise Permanent(f"the upload has no valid content: {exc}") from None
     kwargs: dict[str, Any] = {
-        "channel": channel,
+        # Not shared ("share": false): a message shows it in an image block instead.
+        **({"channel": channel} if payload.get("share", True) else {}),
         "content": content,
         "filename": str(payload.get("filename") or "file"),
         "title": str(payload.get("title") or payload.get("filename") or "file"),
@@ -304,6 +333,11 @@ def posted_ts(response: dict[str, Any]) -> str | None:
             if entries:
                 return str(entries[0].get("ts"))
     return None
+
+
+def uploaded_file_id(response: dict[str, Any]) -> str | None:
+    files = response.get("files") or ([response["file"]] if "file" in response else [])
+    return str(files[0]["id"]) if files and files[0].get("id") else None
 
 
 def find_posted(client: WebClient, plan: Plan, delivery: Delivery) -> str | None:

@@ -51,21 +51,35 @@ def build_digest(
 
 
 def enqueue_digest(session: Session, digest: Digest, channel: str, key: str) -> list[Delivery]:
-    """The post, its thread reply and the chart, in the caller's transaction.
+    """The chart, the post showing it, and the post's thread reply, in the caller's transaction.
 
-    The reply and the chart name the post as ``parent_delivery_id``: the delivery loop
-    sends them once the post has a ``ts`` to thread under.
+    The chart is uploaded first without being shared; the post names the upload as its
+    ``parent_delivery_id`` and shows the file in an image block (it waits for the
+    upload). The thread reply names the post: it is sent once the post has a ``ts``.
     """
     top = digest.rendered.top
+    chart = None
+    if digest.chart_png is not None:
+        chart = enqueue_chart(
+            session, digest, channel, Keys.DIGEST_PART.build(digest=key, part="chart"), share=False
+        )
+        session.flush()  # the post needs the chart's id
+    payload: dict[str, object] = {"text": top.text, "blocks": top.blocks}
+    if chart is not None:
+        payload["image"] = {
+            "at": digest.rendered.chart_at,
+            "alt_text": f"{digest.rendered.chart_title}. {CHART_ALT}",
+        }
     post = outbox.enqueue(
         session,
         key=Keys.DIGEST_PART.build(digest=key, part="post"),
         kind=DeliveryKind.MESSAGE,
         channel=channel,
-        payload={"text": top.text, "blocks": top.blocks},
+        payload=payload,
+        parent_delivery_id=chart.id if chart is not None else None,
     )
-    session.flush()  # the children need the post's id
-    rows = [post]
+    session.flush()  # the reply needs the post's id
+    rows = [*([chart] if chart is not None else []), post]
     details = digest.rendered.details
     if details is not None:
         rows.append(
@@ -78,21 +92,20 @@ def enqueue_digest(session: Session, digest: Digest, channel: str, key: str) -> 
                 parent_delivery_id=post.id,
             )
         )
-    if digest.chart_png is not None:
-        rows.append(
-            enqueue_chart(
-                session,
-                digest,
-                channel,
-                Keys.DIGEST_PART.build(digest=key, part="chart"),
-                parent=post,
-            )
-        )
     return rows
 
 
+CHART_ALT = "Alerts per day by priority; the line is the open backlog."
+
+
 def enqueue_chart(
-    session: Session, digest: Digest, channel: str, key: str, parent: Delivery | None = None
+    session: Session,
+    digest: Digest,
+    channel: str,
+    key: str,
+    parent: Delivery | None = None,
+    *,
+    share: bool = True,
 ) -> Delivery:
     assert digest.chart_png is not None
     day = digest.end.strftime("%Y-%m-%d")
@@ -100,8 +113,11 @@ def enqueue_chart(
         "filename": f"411-{digest.period.value}-digest-{day}.png",
         "title": digest.rendered.chart_title,
         "content_b64": base64.b64encode(digest.chart_png).decode("ascii"),
-        "initial_comment": "Alerts per day by priority; the line is the open backlog.",
     }
+    if share:  # posted as a file message of its own (the preview's DM)
+        payload["initial_comment"] = CHART_ALT
+    else:  # shown by a message's image block
+        payload["share"] = False
     if parent is not None:
         payload["thread_parent_delivery_id"] = parent.id
     return outbox.enqueue(

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select, union_all
 from sqlalchemy.orm import Session
 
+from bot.digest.response_times import ResponseTimes, response_times
 from bot.digest.sql import RangeKey, open_by_priority, range_aggregates
 from bot.models import Alert, AlertState, Priority, Resolution, RunStatus, Search, SearchRun
 
@@ -70,6 +71,8 @@ class PeriodFigures:
     mean_ack_seconds: float | None  # None: nothing was acknowledged
     mean_resolve_seconds: float | None
     failed_runs: int
+    ack_times: ResponseTimes = field(default_factory=ResponseTimes)  # median, p90, n
+    resolve_times: ResponseTimes = field(default_factory=ResponseTimes)
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,8 @@ def compute_figures(
             mean_ack_seconds=acked.mean_seconds(bucket),
             mean_resolve_seconds=resolved.mean_seconds(bucket),
             failed_runs=failed,
+            ack_times=response_times(session, Alert.acknowledged_at, p_start, p_end),
+            resolve_times=response_times(session, Alert.resolved_at, p_start, p_end),
         )
 
     return DigestFigures(

@@ -13,6 +13,7 @@ and every list is bounded, so any data fits Slack's limits (checked in the tests
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,13 +22,21 @@ from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from bot.digest.figures import ByPriority, DigestFigures, PeriodFigures, WaitingAlert
+from bot.digest.response_times import ResponseTimes
 from bot.models import DigestPeriod, Priority
 from bot.text.escape import code, escape_mrkdwn, is_slack_id, mention_user, truncate
+from bot.text.refs import Ref
 from searches.durations import format_duration
 
 LINE_LIMIT = 280  # one list line; five lines a section keep sections far below 3000
 _TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
 PRIORITY_ORDER = [Priority.CRITICAL, Priority.HIGH, Priority.MEDIUM, Priority.LOW]
+PRIORITY_MARK = {
+    Priority.CRITICAL: "🔴",
+    Priority.HIGH: "🟠",
+    Priority.MEDIUM: "🟡",
+    Priority.LOW: "⚪",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class RenderedDigest:
     top: SlackMessage
     details: SlackMessage | None  # None when the period was quiet
     chart_title: str
+    chart_at: int = 3  # where the chart's image block goes in the top post's blocks
 
 
 def permalink_base(slack_api_url: str) -> str:
@@ -95,26 +105,40 @@ def _quiet(figures: DigestFigures, period: DigestPeriod, title: str) -> SlackMes
     return SlackMessage(f"{title}: quiet {word}", blocks)
 
 
+class Better(enum.Enum):
+    """Which way a figure should move: it colours the change (🟢 good, 🔴 bad)."""
+
+    UP = "up"  # more is good (acknowledged, resolved)
+    DOWN = "down"  # more is bad (new alerts, still open, slower responses)
+
+
 def _top(figures: DigestFigures, period: DigestPeriod, title: str) -> SlackMessage:
+    """Header, four counts, two response times, [the chart], a context line.
+
+    Section fields stack into one column on a phone, so nothing here is a table.
+    """
     cur, prev = figures.current, figures.previous
     before = "last week" if period == DigestPeriod.WEEKLY else "the day before"
-    fields = [
-        _count_field("New", cur.new.total, prev.new.total),
-        _count_field("Acknowledged", cur.acknowledged.total, prev.acknowledged.total),
-        _count_field("Resolved", cur.resolved.total, prev.resolved.total),
-        _count_field("Still open", cur.open_at_end.total, prev.open_at_end.total),
-        _time_field("Time to acknowledge", cur.mean_ack_seconds, prev.mean_ack_seconds),
-        _time_field("Time to resolve", cur.mean_resolve_seconds, prev.mean_resolve_seconds),
+    counts = [
+        _count_field("New", cur.new.total, prev.new.total, Better.DOWN),
+        _count_field("Resolved", cur.resolved.total, prev.resolved.total, Better.UP),
+        _count_field("Acknowledged", cur.acknowledged.total, prev.acknowledged.total, Better.UP),
+        _count_field("Still open", cur.open_at_end.total, prev.open_at_end.total, Better.DOWN),
     ]
-    context = [f"New by priority: {_priority_line(cur.new)}", f"Arrows compare with {before}."]
+    times = [
+        _time_field("Time to acknowledge", cur.ack_times, prev.ack_times),
+        _time_field("Time to resolve", cur.resolve_times, prev.resolve_times),
+    ]
+    context = [
+        f"New by priority: {_priority_line(cur.new)}",
+        f"🟢 better · 🔴 worse than {before} (was …)",
+    ]
     if cur.failed_runs:
         context.insert(1, f"⚠️ {cur.failed_runs} failed search {_plural(cur.failed_runs, 'run')}")
     blocks = [
         _header(title),
-        {
-            "type": "section",
-            "fields": [{"type": "mrkdwn", "text": f, "verbatim": True} for f in fields],
-        },
+        _fields(counts),
+        _fields(times),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": c} for c in context]},
     ]
     text = (
@@ -124,22 +148,43 @@ def _top(figures: DigestFigures, period: DigestPeriod, title: str) -> SlackMessa
     return SlackMessage(text, blocks)
 
 
-def _count_field(label: str, current: int, previous: int) -> str:
-    if current == previous:
-        return f"*{label}*\n{current}  (same)"
-    return f"*{label}*\n{current}  {_delta(current - previous)} from {previous}"
+def _fields(texts: list[str]) -> dict[str, Any]:
+    return {
+        "type": "section",
+        "fields": [{"type": "mrkdwn", "text": t, "verbatim": True} for t in texts],
+    }
 
 
-def _time_field(label: str, current: float | None, previous: float | None) -> str:
-    if current is None:
-        return f"*{label}*\nnone"
-    shown = format_duration(round(current))
-    if previous is None:
-        return f"*{label}*\n{shown}"
-    diff = round(current - previous)
+def _mark(diff: float, better: Better) -> str:
     if not diff:
-        return f"*{label}*\n{shown}  (same)"
-    return f"*{label}*\n{shown}  {_arrow(diff)}{format_duration(abs(diff))}"
+        return "⚪"
+    return "🟢" if (diff > 0) == (better is Better.UP) else "🔴"
+
+
+def _count_field(label: str, current: int, previous: int, better: Better) -> str:
+    if current == previous:
+        return f"*{label}*\n*{current}*  ⚪ same as before"
+    diff = current - previous
+    return f"*{label}*\n*{current}*  {_mark(diff, better)} {_delta(diff)} (was {previous})"
+
+
+def _time_field(label: str, current: ResponseTimes, previous: ResponseTimes) -> str:
+    """Median and p90, the median's change (slower is worse) and the sample size."""
+    if current.median is None or current.p90 is None:
+        return f"*{label}*\nnone this period"
+    shown = f"median *{_duration(current.median)}* · p90 {_duration(current.p90)}"
+    change = "no earlier figure"
+    if previous.median is not None:
+        diff = round(current.median - previous.median)
+        moved = f"{_arrow(diff)}{_duration(abs(diff))}" if diff else "same"
+        change = f"{_mark(diff, Better.DOWN)} {moved} (was {_duration(previous.median)})"
+    return f"*{label}*\n{shown}\n{change} · n={current.n}"
+
+
+def _duration(seconds: float) -> str:
+    """Whole minutes past a minute (4m, 2h 5m), seconds below it."""
+    whole = round(seconds)
+    return format_duration(whole if whole < 60 else whole // 60 * 60)
 
 
 def _delta(diff: int) -> str:
@@ -191,13 +236,18 @@ def _details(figures: DigestFigures, link_base: str, now: datetime) -> SlackMess
 
 
 def _priority_table(cur: PeriodFigures) -> str:
-    rows = [f"{'':<9}{'new':>6}{'acked':>7}{'resolved':>10}{'open':>7}"]
+    """One line per priority (a monospace table breaks on a phone)."""
+    rows = []
     for p in PRIORITY_ORDER:
+        figures = (cur.new[p], cur.acknowledged[p], cur.resolved[p], cur.open_at_end[p])
+        if not any(figures):
+            continue
+        new, acked, resolved, still_open = figures
         rows.append(
-            f"{p.value:<9}{cur.new[p]:>6}{cur.acknowledged[p]:>7}"
-            f"{cur.resolved[p]:>10}{cur.open_at_end[p]:>7}"
+            f"{PRIORITY_MARK[p]} *{p.value}* · {new} new · {acked} acked · "
+            f"{resolved} resolved · {still_open} open"
         )
-    return "```" + "\n".join(rows) + "```"  # numbers and our own labels only
+    return "\n".join(rows) or "nothing in any priority"
 
 
 def _noisy_line(n: Any) -> str:
@@ -228,7 +278,8 @@ def _waiting_line(w: WaitingAlert, link_base: str, now: datetime) -> str:
     label = escape_mrkdwn(" ".join(label.split()))
     label = truncate(label.replace("|", "¦"), 100)
     link = message_link(link_base, w.channel, w.message_ts)
-    shown = f"<{link}|#{w.alert_id} {label}>" if link else f"#{w.alert_id} {label}"
+    ref = Ref.ALERT(w.alert_id)
+    shown = f"<{link}|{ref} {label}>" if link else f"{ref} {label}"
     age = format_duration(max(0, int((now - w.created_at).total_seconds())) // 60 * 60)
     return truncate(f"• {shown} · {code(w.search_name, 80)} · {w.priority.value} · {age}", 400)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from standin.methods.content import message_content
 from standin.model import BOT_USER_ID, JSON, Channel, Ephemeral, Message
+from standin.slack_files import check_slack_files
 from standin.webapi import ApiError, Args, StandInContext
 
 
@@ -33,9 +34,17 @@ def _existing(ctx: StandInContext, channel: Channel, ts: str | None) -> Message:
     return message
 
 
+def _check_files(ctx: StandInContext, blocks: list[JSON] | None) -> None:
+    with ctx.workspace.lock:
+        errors = check_slack_files(blocks, ctx.workspace.files)
+    if errors:
+        raise ApiError("invalid_blocks", messages=errors)
+
+
 def post_message(ctx: StandInContext, args: Args) -> JSON:
     channel = _postable(channel_arg(ctx, args))
     content = message_content(args, ctx.max_blocks_chars)
+    _check_files(ctx, content.blocks)
     metadata = args.json("metadata", "invalid_metadata_format")
     message = Message(
         channel=channel.id,
@@ -61,6 +70,7 @@ def update(ctx: StandInContext, args: Args) -> JSON:
     if not message.from_bot:
         raise ApiError("cant_update_message")
     content = message_content(args, ctx.max_blocks_chars)
+    _check_files(ctx, content.blocks)
     extra = {"attachments": content.attachments} if "attachments" in args else {}
     # Slack keeps the old blocks when an update gives only text and no "blocks" key.
     blocks = content.blocks if "blocks" in args else message.blocks

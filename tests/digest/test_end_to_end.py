@@ -23,6 +23,7 @@ from bot.models import (
 from bot.runtime import Runtime
 from standin import SlackStandIn
 from tests.digest.conftest import NOW, add_search, build_world
+from tests.digest.test_chart import png_size
 from tests.slack.conftest import BotServer, drain, make_runtime, serve_bot, wait_for
 from tests.slack.conftest import standin as standin  # the Slack tests' stand-in fixture
 
@@ -41,7 +42,7 @@ def bot(slack_runtime: Runtime, standin: SlackStandIn) -> Iterator[BotServer]:
     server.stop()
 
 
-def test_a_channel_subscribes_and_gets_its_digest_with_details_and_chart(
+def test_a_channel_subscribes_and_gets_its_digest_with_its_chart_and_details(
     slack_runtime: Runtime, standin: SlackStandIn, bot: BotServer
 ) -> None:
     standin.send_command("U_ALICE", "C_DIGEST", "digest subscribe 09:00 UTC")
@@ -71,11 +72,14 @@ def test_a_channel_subscribes_and_gets_its_digest_with_details_and_chart(
     assert any("Noisiest searches" in t for t in texts)
     assert not any("<!channel>" in t for t in texts)  # escaped on the way out
 
-    in_thread = [f for r in replies for f in r.get("files", [])]
-    in_channel = [f for m in standin.messages("C_DIGEST") for f in m.get("files", [])]
-    assert in_channel == [], "the chart goes into the digest's thread, not the channel"
-    assert len(in_thread) == 1, "the chart is uploaded once, with files upload v2"
-    assert in_thread[0]["name"].endswith(".png")
+    # The chart is in the post itself: an image block of a file uploaded (once) unshared.
+    [image] = [b for b in top[0]["blocks"] if b["type"] == "image"]
+    file_id = image["slack_file"]["id"]
+    assert image["image_url"].endswith(f"/files/{file_id}")
+    assert png_size(standin.file_bytes(file_id) or b"") == (1200, 700)
+    assert len(standin.calls("files.completeUploadExternal")) == 1
+    files_anywhere = [f for m in standin.messages("C_DIGEST") for f in m.get("files", [])]
+    assert files_anywhere + [f for r in replies for f in r.get("files", [])] == []
 
     # The next rounds, in this process or another, post nothing more.
     assert DigestScheduler(slack_runtime).run_once(NOW + timedelta(minutes=5)) == 0

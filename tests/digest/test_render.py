@@ -48,21 +48,24 @@ def rendered(session: Session, world: World) -> RenderedDigest:
 
 def test_it_puts_each_figure_beside_the_previous_periods(rendered: RenderedDigest) -> None:
     fields = [f["text"] for f in rendered.top.blocks[1]["fields"]]
-    assert fields[:4] == [
-        "*New*\n5  ↑2 from 3",
-        "*Acknowledged*\n4  ↑2 from 2",
-        "*Resolved*\n5  ↑4 from 1",
-        "*Still open*\n4  (same)",
+    # Coloured by meaning: more new alerts is bad (🔴), more resolved is good (🟢).
+    assert fields == [
+        "*New*\n*5*  🔴 ↑2 (was 3)",
+        "*Resolved*\n*5*  🟢 ↑4 (was 1)",
+        "*Acknowledged*\n*4*  🟢 ↑2 (was 2)",
+        "*Still open*\n*4*  ⚪ same as before",
     ]
-    # MTTA 18h 22m 30s vs 1h 30m; MTTR 16h 42m vs 10h.
-    assert fields[4] == "*Time to acknowledge*\n18h 22m 30s  ↑16h 52m 30s"
-    assert fields[5] == "*Time to resolve*\n16h 42m  ↑6h 42m"
+    times = [f["text"] for f in rendered.top.blocks[2]["fields"]]
+    # Acknowledged after 0.5h, 1h, 1h and 71h (c3): median 1h, p90 71h, as the day before.
+    assert times[0] == "*Time to acknowledge*\nmedian *1h* · p90 2d 23h\n⚪ same (was 1h) · n=4"
+    # Resolved after 0.5h, 2h, 2h, 71h and one more; the day before's median was 10h.
+    assert times[1] == "*Time to resolve*\nmedian *2h* · p90 2d 23h\n🟢 ↓8h (was 10h) · n=5"
     assert rendered.top.blocks[0]["text"]["text"] == "411 daily digest · Mon 30 Nov"
 
 
 def test_it_keeps_the_top_post_short(rendered: RenderedDigest) -> None:
-    assert len(rendered.top.blocks) <= 3
-    assert len(json.dumps(rendered.top.blocks)) < 1500
+    assert len(rendered.top.blocks) <= 4  # and the chart, in the channel
+    assert len(json.dumps(rendered.top.blocks, ensure_ascii=False)) < 1800
     assert "2 failed search runs" in all_text(rendered.top)
     assert_fits_slack(rendered.top)
 
@@ -98,9 +101,9 @@ def test_it_links_waiting_alerts_to_their_messages(rendered: RenderedDigest, wor
     assert rendered.details is not None
     text = all_text(rendered.details)
     c1 = world.alerts["c1"]
-    assert f"<{BASE}C_ALERTS/p1764040000000200|#{c1} alert created at -100h>" in text
+    assert f"<{BASE}C_ALERTS/p1764040000000200|A-{c1} alert created at -100h>" in text
     # An alert without a message is listed without a link; a restricted one without its title.
-    assert f"#{world.alerts['a4']} &lt;@U_EVIL&gt;" in text
+    assert f"A-{world.alerts['a4']} &lt;@U_EVIL&gt;" in text
     assert "secret title" not in text and "(restricted search)" in text
 
 

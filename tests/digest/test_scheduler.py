@@ -21,7 +21,7 @@ from tests.digest.conftest import NOW, build_world
 from tests.digest.test_chart import png_size
 
 CHANNEL = "C_DIGEST"
-UPLOAD_KEYS = {"filename", "title", "content_b64", "initial_comment", "thread_parent_delivery_id"}
+UPLOAD_KEYS = {"filename", "title", "content_b64", "share"}
 
 
 def subscribe(
@@ -68,7 +68,7 @@ def other_runtimes(db_url: str) -> Iterator[Callable[[], Runtime]]:
         runtime.engine.dispose()
 
 
-def test_it_posts_the_digest_with_its_details_and_chart_in_the_thread(
+def test_it_posts_the_digest_with_its_chart_in_the_post_and_its_details_in_the_thread(
     session: Session, runtime: Runtime
 ) -> None:
     build_world(session)
@@ -78,19 +78,20 @@ def test_it_posts_the_digest_with_its_details_and_chart_in_the_thread(
     [claim] = posts(session)
     assert (claim.channel, claim.period) == (CHANNEL, DigestPeriod.DAILY)
     assert (claim.period_start, claim.period_end) == (NOW - timedelta(days=1), NOW)
-    post, details, chart = deliveries(session)
+    chart, post, details = deliveries(session)
     assert (post.kind, post.channel) == (DeliveryKind.MESSAGE, CHANNEL)
+    # The post waits for the chart's upload and shows it in an image block.
+    assert post.parent_delivery_id == chart.id and post.payload["image"]["at"] == 3
     assert "5 new, 5 resolved, 4 still open" in post.payload["text"]
     assert post.payload["blocks"][0]["type"] == "header"
     assert (details.kind, details.parent_delivery_id) == (DeliveryKind.THREAD_REPLY, post.id)
     assert "Noisiest searches" in details.payload["text"]
     assert (chart.kind, chart.parent_delivery_id, chart.channel) == (
         DeliveryKind.UPLOAD,
-        post.id,
+        None,
         CHANNEL,
     )
-    assert set(chart.payload) == UPLOAD_KEYS
-    assert chart.payload["thread_parent_delivery_id"] == post.id
+    assert set(chart.payload) == UPLOAD_KEYS and chart.payload["share"] is False
     assert png_size(base64.b64decode(chart.payload["content_b64"])) == (1200, 700)
 
 

@@ -71,3 +71,41 @@ def test_it_hands_out_local_upload_urls(client: WebClient, standin: SlackStandIn
     assert reply["upload_url"].startswith(f"{standin.url}upload/")
     with pytest.raises(SlackApiError, match="invalid_arguments"):
         client.files_getUploadURLExternal(filename="x.png", length=0)
+
+
+def _image_block(file_id: str) -> list[dict[str, object]]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Daily digest"}},
+        {"type": "image", "slack_file": {"id": file_id}, "alt_text": "alerts per day"},
+    ]
+
+
+def test_it_shows_an_unshared_upload_in_an_image_block_as_slack_does(
+    client: WebClient, standin: SlackStandIn
+) -> None:
+    png = tiny_png()
+    uploaded = client.files_upload_v2(content=png, filename="chart.png", title="Chart")
+    file_id = uploaded["files"][0]["id"]
+    assert standin.messages("C_DIGEST") == []  # not shared: no file message anywhere
+    posted = client.chat_postMessage(
+        channel="C_DIGEST", text="digest", blocks=_image_block(file_id)
+    )
+    image = posted["message"]["blocks"][1]
+    assert image["slack_file"] == {"id": file_id}
+    assert image["image_url"] == f"{standin.api_url.removesuffix('api/')}files/{file_id}"
+    with urllib.request.urlopen(image["image_url"]) as response:  # the page loads it from here
+        assert response.read() == png
+
+
+def test_it_refuses_an_image_block_naming_a_file_that_is_missing_or_not_an_image(
+    client: WebClient, standin: SlackStandIn
+) -> None:
+    with pytest.raises(SlackApiError) as missing:
+        client.chat_postMessage(channel="C_DIGEST", text="x", blocks=_image_block("F_NOPE"))
+    assert missing.value.response["error"] == "invalid_blocks"
+    assert "invalid slack file" in str(missing.value.response["response_metadata"])
+    text = client.files_upload_v2(content=b"just text", filename="notes.txt")["files"][0]["id"]
+    with pytest.raises(SlackApiError) as not_image:
+        client.chat_postMessage(channel="C_DIGEST", text="x", blocks=_image_block(text))
+    assert "not an image" in str(not_image.value.response["response_metadata"])
+    assert standin.messages("C_DIGEST") == []
