@@ -306,7 +306,14 @@ def convert_new_term(rule: RuleReader, draft: Draft) -> None:
             draft.notes.append(f"{name}: 411 asks Elasticsearch for the earlier terms at each run")
     if rule.take("alert_on_missing_field") is not None:
         draft.notes.append("alert_on_missing_field: documents without the field are not alerted")
-    draft.title = "new {{ new_field }}: " + "{{ fields[new_field] if new_field is string else '' }}"
+    entries = _as_list(raw_fields)
+    if len(entries) == 1:  # one field (or fields taken together): name them and their values
+        names = _as_list(entries[0])
+        draft.title = f"new {', '.join(names)}: " + " ".join(
+            "{{ fields[" + repr(n) + "] }}" for n in names
+        )
+    else:
+        draft.title = "new {{ new_field }}"
 
 
 def convert_change(rule: RuleReader, draft: Draft) -> None:

@@ -212,6 +212,7 @@ def test_new_term_alerts_on_values_unseen_in_the_terms_window(
     new = sorted((a.content["ip_address"], a.content["@timestamp"]) for a in alerts.values())
     assert [ip for ip, _ in new] == ["10.0.0.2", "10.0.0.3", "10.0.0.4"]
     assert new[0][1].startswith("2026-03-02T11:54")  # the first document with the new value
+    assert sorted(a.title for a in alerts.values())[0] == "new ip_address: 10.0.0.2"
     index_docs(es, es_index, [{"minutes_ago": -1, "ip_address": "10.0.0.2", **admin}])
     from datetime import timedelta
 
@@ -315,9 +316,11 @@ def test_new_term_on_fields_taken_together(es: Elasticsearch, es_index: str, run
         {"minutes_ago": 3, "user": "carol"},  # no host: no pair to judge
     ])  # fmt: skip
     alerts = _ok(run(runtime, convert(rule, es_index)))
-    assert [(a.content["host"], a.content["new_field"]) for a in alerts.values()] == [
-        ("web2", ["user", "host"])
-    ]
+    [alert] = alerts.values()
+    assert (alert.content["new_field"], alert.title) == (
+        ["user", "host"],
+        "new user, host: bob web2",
+    )
 
 
 def test_aggregation_sends_one_alert_per_period_and_aggregation_key(
