@@ -20,6 +20,7 @@ from bot.definitions.search import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.models import Alert, AlertState, RunStatus, Search, SearchRevision, SearchRun, utcnow
+from bot.text.refs import Ref
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,15 @@ class SearchSummary:
 
 
 def find_search(session: Session, ref: str | int) -> Search:
-    """The live (not deleted) search with id or name ``ref``; NotFound otherwise."""
-    text = str(ref).strip().lstrip("#")
+    """The live (not deleted) search with id (``S-3``, ``3``) or name ``ref``; else NotFound."""
+    text = str(ref).strip()
+    number = Ref.SEARCH.parse(text)
     query = select(Search).where(Search.deleted_at.is_(None))
-    if text.isdigit():
-        search = session.scalar(query.where(Search.id == int(text)))
+    if number is not None:
+        search = session.scalar(query.where(Search.id == number))
         if search is not None:
             return search
+    text = text.lstrip("#")
     search = session.scalar(query.where(Search.name == text))
     if search is None:
         search = session.scalar(query.where(func.lower(Search.name) == text.lower()))

@@ -15,6 +15,7 @@ from bot.models.enums import (
     Resolution,
     RunStatus,
 )
+from bot.models.maintenance import MaintenanceWindow
 from bot.models.push import PushEvent
 from bot.models.search import Search, SearchRevision, SearchRun
 from bot.models.suppression import Suppression
@@ -33,6 +34,7 @@ __all__ = [
     "DigestPeriod",
     "DigestPost",
     "DigestSubscription",
+    "MaintenanceWindow",
     "Priority",
     "PushEvent",
     "Resolution",

@@ -63,4 +63,5 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime,
         dict[str, Any]: JSON,
         list[str]: JSON,
+        list[int]: JSON,
     }

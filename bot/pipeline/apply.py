@@ -35,6 +35,7 @@ from bot.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    MaintenanceWindow,
     Priority,
     Search,
     Suppression,
@@ -106,6 +107,12 @@ def apply_plan(
             renotify_alert(session, search, item, now)
     for closing in plan.closing:
         close_alert(session, run_id, closing, now, thread_replies)
+    for window_id, count in plan.maintenance.items():
+        session.execute(
+            update(MaintenanceWindow)
+            .where(MaintenanceWindow.id == window_id)
+            .values(suppressed_count=MaintenanceWindow.suppressed_count + count)
+        )
     for suppression_id, count in plan.suppressed_by.items():
         session.execute(
             update(Suppression)

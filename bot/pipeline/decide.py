@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.alerts.maintenance import covering
 from bot.definitions.search import SearchDefinition
 from bot.pipeline.autoclose import autoclose
 from bot.pipeline.autoresolve import auto_resolve
@@ -51,7 +52,12 @@ def decide(
     suppressions, existing = read_state(session, spec.id, now, keys)
     keyed = []
     firing_keys = set(keys)
+    window_id = _maintenance(session, spec, now) if candidates else None
     for key, candidate in zip(keys, candidates, strict=True):
+        if window_id is not None:  # planned work: found, counted, not posted
+            plan.suppressed += candidate.occurrences
+            plan.maintenance[window_id] = plan.maintenance.get(window_id, 0) + candidate.occurrences
+            continue
         suppression = matching(suppressions, key, candidate.fields) if suppressions else None
         if suppression is not None:
             plan.suppressed += candidate.occurrences
@@ -103,6 +109,11 @@ def decide(
         plan.closing += auto_resolve(all_open(session, spec.id), firing_keys, closing_ids)
     plan.burst = is_burst(len(plan.new), burst_threshold)
     return plan
+
+
+def _maintenance(session: Session, spec: SearchSpec, now: datetime) -> int | None:
+    window = covering(session, spec.id, spec.defn.tags, now)
+    return window.id if window is not None else None
 
 
 def _link(result: SourceResult, defn: SearchDefinition, candidate: Candidate) -> str | None:

@@ -47,6 +47,7 @@ class Plan:
     seen: list[SeenAgain] = field(default_factory=list)
     suppressed: int = 0
     suppressed_by: dict[int, int] = field(default_factory=dict)  # suppression id -> count
+    maintenance: dict[int, int] = field(default_factory=dict)  # maintenance window id -> count
     closing: list[Closing] = field(default_factory=list)
     burst: bool = False  # too many new alerts for one post each: one summary post
 

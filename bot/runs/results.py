@@ -86,6 +86,7 @@ def fits_one_statement(plan: Plan, search: Search) -> bool:
     return not (
         plan.closing
         or plan.suppressed_by
+        or plan.maintenance
         or any(item.renotify for item in plan.seen)
         or search.consecutive_failures
         or search.failure_notified

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.alerts.maintenance import announce_due
 from bot.alerts.snooze_expiry import expire_snoozes
 from bot.models import utcnow
 from bot.runs.claims import Claimed, claim_runs, recover_stale
@@ -111,6 +112,14 @@ class Worker:
         with self.runtime.sessions.begin() as session:
             recover_stale(session, utcnow())
         self._expire_snoozes()
+        self._announce_maintenance()
+
+    def _announce_maintenance(self) -> None:
+        """Post the maintenance windows' starts and ends that are due (lease holder only)."""
+        with self.runtime.sessions.begin() as session:
+            announced = announce_due(session, utcnow())
+        if announced:
+            log.info("%d maintenance window starts/ends announced", announced)
 
     def _expire_snoozes(self) -> None:
         """Refresh the messages of alerts whose snooze ended (safe in any number of workers)."""

@@ -1,0 +1,43 @@
+"""Maintenance windows: a planned silence with a start and an end, over several searches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.models.base import Base, utcnow
+
+
+class MaintenanceWindow(Base):
+    """Alerts found between ``starts_at`` and ``ends_at`` by the searches it covers are
+    recorded as suppressed and counted, not posted. It covers every search, or the
+    searches it names, or the searches carrying any of its tags."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    everything: Mapped[bool] = mapped_column(default=False)
+    search_ids: Mapped[list[int]] = mapped_column(default=list)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    suppressed_count: Mapped[int] = mapped_column(default=0)
+    # When its start and end were announced where its searches post (None: not yet).
+    start_announced_at: Mapped[datetime | None] = mapped_column()
+    end_announced_at: Mapped[datetime | None] = mapped_column()
+
+    def covers(self, search_id: int | None, tags: list[str] | tuple[str, ...]) -> bool:
+        if self.everything:
+            return True
+        if search_id is not None and search_id in (self.search_ids or []):
+            return True
+        return bool(set(self.tags or []) & set(tags))
+
+    __table_args__ = (Index("ix_maintenance_windows_ends_at_starts_at", "ends_at", "starts_at"),)
