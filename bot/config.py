@@ -46,6 +46,9 @@ class ClusterConfig:
     ca_file: str | None = None
     verify_certs: bool = True
     kibana_url: str | None = None  # Kibana / OpenSearch Dashboards: alerts link to Discover
+    # The pySigma processing pipeline that names fields the way this cluster's logs do
+    # ("ecs_windows", "none", ...); `411 import sigma --cluster NAME` uses it.
+    sigma_pipeline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def _clusters(environ: Mapping[str, str]) -> dict[str, ClusterConfig]:
 
     Each cluster's other settings share its prefix: ``..._API_KEY``, ``..._USERNAME``,
     ``..._PASSWORD``, ``..._CA_FILE``, ``..._VERIFY_CERTS``, ``..._KIBANA_URL`` (its Kibana
-    or OpenSearch Dashboards, for "Open in Discover" links).
+    or OpenSearch Dashboards, for "Open in Discover" links), ``..._SIGMA_PIPELINE``.
     """
     clusters: dict[str, ClusterConfig] = {}
     for var, value in environ.items():
@@ -132,6 +135,7 @@ def _clusters(environ: Mapping[str, str]) -> dict[str, ClusterConfig]:
             ca_file=environ.get(prefix + "CA_FILE") or None,
             verify_certs=_bool(environ, prefix + "VERIFY_CERTS", True),
             kibana_url=environ.get(prefix + "KIBANA_URL") or None,
+            sigma_pipeline=environ.get(prefix + "SIGMA_PIPELINE") or None,
         )
     return dict(sorted(clusters.items()))
 

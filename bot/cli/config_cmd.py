@@ -73,7 +73,10 @@ def render(settings: Settings) -> list[str]:
             else "no auth"
         )
         tls = f"CA {cluster.ca_file}" if cluster.ca_file else f"verify={cluster.verify_certs}"
-        lines.append(f"ELASTICSEARCH[{cluster.name}] {mask_url(cluster.url)} ({auth}, {tls})")
+        sigma = f", Sigma pipeline {cluster.sigma_pipeline}" if cluster.sigma_pipeline else ""
+        lines.append(
+            f"ELASTICSEARCH[{cluster.name}] {mask_url(cluster.url)} ({auth}, {tls}{sigma})"
+        )
     return lines
 
 

@@ -1,4 +1,4 @@
-"""``411 import elastalert FILE|DIR ...``: other tools' rules become 411 searches.
+"""``411 import sigma|elastalert FILE|DIR ...``: other tools' rules become 411 searches.
 
 Every format shares the options of where the searches go (index, cluster,
 channel, owner, schedule) and what happens to them (``--out DIR`` writes 411
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.search_cmd import actor
+from bot.config import load_settings
 from bot.rule_import.options import ImportOptions
 from bot.rule_import.output import distinct_names, save, write_yaml
 from bot.rule_import.report import ConversionReport
@@ -24,7 +25,27 @@ from bot.rule_import.report import ConversionReport
 def register(subparsers: Any) -> None:
     imp = subparsers.add_parser("import", help="turn Sigma (or other) rules into 411 searches")
     formats = imp.add_subparsers(dest="import_format", metavar="FORMAT", required=True)
+    _register_sigma(formats)
     _register_elastalert(formats)
+
+
+def _register_sigma(formats: Any) -> None:
+    sigma = formats.add_parser(
+        "sigma",
+        help="Sigma rules, through pySigma's Elasticsearch (Lucene) backend",
+        description="Convert Sigma rules (files, or folders searched for .yml/.yaml) into "
+        "Elasticsearch searches. Carried over: title, description, level (priority), tags, "
+        "references and false positives (alert body), rule id (a re-import updates).",
+    )
+    sigma.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    sigma.add_argument(
+        "--pipeline",
+        help="pySigma processing pipeline that names your logs' fields: auto, none, ecs_windows, "
+        "ecs_windows_old, ecs_zeek_beats, ... (default: the cluster's SIGMA_PIPELINE setting, "
+        "else auto: ecs_windows for Windows rules, ecs_zeek_beats for Zeek, none for others)",
+    )
+    add_target_options(sigma, default_index="winlogbeat-* for Windows rules, logs-* for others")
+    sigma.set_defaults(handler=_sigma)
 
 
 def _register_elastalert(formats: Any) -> None:
@@ -78,6 +99,14 @@ def _elastalert(args: argparse.Namespace) -> int:
     from bot.rule_import.elastalert import convert_paths
 
     return deliver(args, convert_paths(args.paths, options_from(args)), "elastalert")
+
+
+def _sigma(args: argparse.Namespace) -> int:
+    from bot.rule_import.sigma import chosen_pipeline, convert_paths
+
+    pipeline = chosen_pipeline(load_settings(), args.cluster, args.pipeline)
+    report = convert_paths(args.paths, options_from(args), pipeline)
+    return deliver(args, report, "sigma")
 
 
 def deliver(args: argparse.Namespace, report: ConversionReport, what: str) -> int:

@@ -55,6 +55,7 @@ class SearchDefinition:
     timeout_seconds: int = 60
     failure_threshold: int = 3
     max_catchup_seconds: int = 86400
+    origin: str | None = None  # "sigma:<rule id>": what an import matches a re-import by
 
     @property
     def condition_text(self) -> str:
@@ -164,6 +165,7 @@ def parse_definition(raw: Mapping[str, Any]) -> SearchDefinition:
     reader.read("restricted_to", convert.as_word_list)
     reader.read("auto_resolve", convert.as_boolean)
     reader.read("enabled", convert.as_boolean)
+    reader.read("origin", convert.as_identifier)
     _read_condition(reader)
     _check_templates(reader)
     if "source" in reader.values:
@@ -246,6 +248,7 @@ def definition_to_dict(defn: SearchDefinition, *, compact: bool = False) -> dict
         "timeout": compact_duration(defn.timeout_seconds),
         "failure_threshold": defn.failure_threshold,
         "max_catchup": compact_duration(defn.max_catchup_seconds),
+        "origin": defn.origin,
     }
     if compact:
         defaults = definition_to_dict(_DEFAULTS)
@@ -304,6 +307,7 @@ def definition_from_search(search: Search) -> SearchDefinition:
         timeout_seconds=search.timeout_seconds,
         failure_threshold=search.failure_threshold,
         max_catchup_seconds=search.max_catchup_seconds,
+        origin=search.origin,
     )
 
 

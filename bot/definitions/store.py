@@ -60,6 +60,12 @@ def find_search_by_name(session: Session, name: str) -> Search | None:
     return session.scalar(select(Search).where(Search.name == name, Search.deleted_at.is_(None)))
 
 
+def find_search_by_origin(session: Session, origin: str) -> Search | None:
+    """The live search an earlier import made from ``origin`` (e.g. "sigma:<rule id>")."""
+    query = select(Search).where(Search.origin == origin, Search.deleted_at.is_(None))
+    return session.scalar(query.order_by(Search.id).limit(1))
+
+
 def create_search(
     session: Session, defn: SearchDefinition, actor: str | None, reason: str = ""
 ) -> Search:

@@ -26,7 +26,13 @@ from bot.definitions.search import (
     parse_definition,
     redacted_definition_dict,
 )
-from bot.definitions.store import create_search, find_search, find_search_by_name, update_search
+from bot.definitions.store import (
+    create_search,
+    find_search,
+    find_search_by_name,
+    find_search_by_origin,
+    update_search,
+)
 from bot.errors import BotError
 from bot.models import Search
 
@@ -75,7 +81,7 @@ def read_file(path: Path) -> FileResult:
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:
-        result.problems.append(f"{path}: {_yaml_error(exc)}")
+        result.problems.append(f"{path}: {yaml_error(exc)}")
         return result
     names: dict[str, str] = {}
     for label, raw in _entries(documents):
@@ -118,7 +124,7 @@ def _label(position: str, raw: Any) -> str:
     return ", ".join(parts) or "search"
 
 
-def _yaml_error(exc: yaml.YAMLError) -> str:
+def yaml_error(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     if mark is not None:
@@ -180,7 +186,11 @@ def _check_names_across_files(files: list[FileResult]) -> None:
 def upsert(
     session: Session, defn: SearchDefinition, actor: str, reason: str, report: ImportReport
 ) -> None:
-    existing = find_search_by_name(session, defn.name)
+    """Create or update one search; an imported rule (``origin``) is matched by its origin
+    first, so a renamed rule updates its search instead of adding a second one."""
+    existing = find_search_by_origin(session, defn.origin) if defn.origin else None
+    if existing is None:
+        existing = find_search_by_name(session, defn.name)
     if existing is None:
         create_search(session, defn, actor, reason)
         report.created.append(defn.name)

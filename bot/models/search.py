@@ -50,6 +50,8 @@ class Search(Base):
     auto_resolve: Mapped[bool] = mapped_column(default=False)  # resolve when condition clears
     failure_threshold: Mapped[int] = mapped_column(default=3)  # tell the owner after N failures
     push_token_hash: Mapped[str | None] = mapped_column(String(128))
+    # Where an imported search came from ("sigma:<rule id>"): a re-import updates this search.
+    origin: Mapped[str | None] = mapped_column(String(200))
     enabled: Mapped[bool] = mapped_column(default=True)
 
     version: Mapped[int] = mapped_column(default=1)
@@ -68,7 +70,10 @@ class Search(Base):
         back_populates="search", order_by="SearchRevision.version", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (Index("ix_searches_enabled_next_run_at", "enabled", "next_run_at"),)
+    __table_args__ = (
+        Index("ix_searches_enabled_next_run_at", "enabled", "next_run_at"),
+        Index("ix_searches_origin", "origin"),
+    )
 
 
 class SearchRevision(Base):

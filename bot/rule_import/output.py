@@ -1,24 +1,40 @@
 """Converted rules out: as 411 YAML files, and/or saved as searches (one rule, one transaction).
 
-Saving goes through the same upsert as ``411 search import`` (by name), so
-importing a rule set again changes what changed and adds nothing twice.
+Saving goes through the same upsert as ``411 search import``: a search made from
+the same rule before (same ``origin``) is updated, so importing a rule set again
+changes what changed and adds nothing twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.definitions.search import SearchDefinition
+from bot.definitions.store import find_search_by_name
 from bot.definitions.yaml_files import ImportReport, upsert, write_directory
 from bot.errors import BotError
 from bot.rule_import.report import Converted
 
+NAME_MAX = 200
+
 
 def distinct_names(converted: list[Converted]) -> list[SearchDefinition]:
-    """The definitions; a name already taken by an earlier rule is refused when saved."""
-    return [item.definition for item in converted]
+    """The definitions, where two rules with one title get their origin added to the name."""
+    titles = [item.definition.name for item in converted]
+    return [
+        _with_origin(item.definition) if titles.count(item.definition.name) > 1 else item.definition
+        for item in converted
+    ]
+
+
+def _with_origin(defn: SearchDefinition) -> SearchDefinition:
+    if not defn.origin:
+        return defn
+    suffix = f" [{defn.origin.split(':', 1)[-1][:8]}]"
+    return dataclasses.replace(defn, name=defn.name[: NAME_MAX - len(suffix)] + suffix)
 
 
 def write_yaml(definitions: list[SearchDefinition], directory: Path) -> list[Path]:
@@ -39,7 +55,7 @@ def save(
     for defn in definitions:
         with sessions() as session:
             try:
-                upsert(session, defn, actor, reason, report)
+                upsert(session, free_name(session, defn), actor, reason, report)
             except BotError as exc:
                 session.rollback()
                 report.problems.append(f"{defn.name}: {exc.message}")
@@ -49,3 +65,12 @@ def save(
             else:
                 session.commit()
     return report
+
+
+def free_name(session: Session, defn: SearchDefinition) -> SearchDefinition:
+    """A search of that name made from another rule (or by hand) keeps its name; this one
+    takes its origin in its name instead of overwriting it."""
+    holder = find_search_by_name(session, defn.name)
+    if holder is None or not defn.origin or holder.origin == defn.origin:
+        return defn
+    return _with_origin(defn)

@@ -29,6 +29,7 @@ class NotConverted:
     where: str
     rule: str  # the rule's title or id, as far as it could be read
     reason: str
+    field: str | None = None  # the search field at fault (a chosen option), if not the rule
 
 
 @dataclass

@@ -210,6 +210,19 @@ def field_blocks(alert: Alert, search: Search | None, budget: Budget) -> list[Bl
     return blocks
 
 
+MAX_TAGS = 12
+
+
+def tag_blocks(search: Search | None) -> list[Block]:
+    """The search's tags (e.g. ATT&CK ids of an imported Sigma rule) as one context line."""
+    tags = list(search.tags or ()) if search else []
+    if not tags:
+        return []
+    shown = " ".join(code(tag, 80) for tag in tags[:MAX_TAGS])
+    more = f" +{len(tags) - MAX_TAGS} more" if len(tags) > MAX_TAGS else ""
+    return [{"type": "context", "elements": [mrkdwn(f"🏷️ {shown}{more}")]}]
+
+
 def action_blocks(alert: Alert, search: Search | None, now: datetime) -> list[Block]:
     """Buttons that follow the state: Take it only while nobody has it, Snooze <-> Unsnooze."""
     value = str(alert.id)
@@ -333,6 +346,7 @@ def detail_blocks(
     """What an alert says: title, body, fields, when. The thread keeps it once resolved."""
     blocks = [_title_block(alert, budget), *_body_block(alert, search, budget)]
     blocks.extend(field_blocks(alert, search, budget))
+    blocks.extend(tag_blocks(search))
     pointer = source_pointer(search, linked=safe_url(alert.link) is not None)
     if pointer:
         blocks.append({"type": "context", "elements": [mrkdwn(pointer)]})

@@ -39,6 +39,7 @@ class CallbackId(enum.StrEnum):
     HITS = "alert_hits_modal"
     SEARCH_CREATE = "search_create_modal"
     SEARCH_EDIT = "search_edit_modal"
+    SIGMA_IMPORT = "sigma_import_modal"
 
 
 class MoreChoice(enum.StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -19,7 +20,7 @@ from bot.slack.services import Services
 from bot.text.escape import escape_mrkdwn
 
 
-def _tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
+def tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
     try:
         if channel:
             client.chat_postEphemeral(channel=channel, user=user, text=text)
@@ -74,6 +75,8 @@ def _save(
                 )
                 # Changing a privileged search is privileged too, whatever the new source.
                 check_source_allowed(settings, services.directory, actor, search.source)
+                # The form has no field for it: an imported search stays matched to its rule.
+                defn = dataclasses.replace(defn, origin=search.origin)
                 changed = search_store.update_search(
                     session, search, defn, actor.user_id, "edited in Slack"
                 )
@@ -95,4 +98,4 @@ def _save(
         )
         return
     ack()
-    _tell(client, actor.user_id, channel, text)
+    tell(client, actor.user_id, channel, text)

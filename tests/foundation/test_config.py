@@ -94,6 +94,8 @@ def test_config_check_shows_every_setting_and_no_secret_character() -> None:
             "SLACK_BOT_TOKEN": "xoxb-1234-5678-tokenvalue",
             "SLACK_SIGNING_SECRET": secret,
             "ELASTICSEARCH_URL": "http://elastic:EsPassw0rd@es:9200",
+            "ELASTICSEARCH_SIEM_URL": "http://siem:9200",
+            "ELASTICSEARCH_SIEM_SIGMA_PIPELINE": "ecs_windows_old",
             "PUBLIC_URL": "https://411.example.com",
             "THREAD_REPLIES": "false",
             "BURST_THRESHOLD": "12",
@@ -102,6 +104,10 @@ def test_config_check_shows_every_setting_and_no_secret_character() -> None:
     )
     text = "\n".join(render(settings))
     assert "ELASTICSEARCH[default] http://elastic:***@es:9200" in text
+    assert (
+        "ELASTICSEARCH[siem] http://siem:9200 (no auth, verify=True, Sigma pipeline ecs_windows_old)"
+        in text
+    )
     assert "EsPassw0rd" not in text
     assert "SLACK_BOT_TOKEN       xoxb-*** (25 chars)" in text
     assert "SLACK_SIGNING_SECRET  *** (32 chars)" in text

@@ -29,6 +29,7 @@ from bot.slack.commands.parse import Args, slack_ref
 from bot.slack.commands.preview import WINDOW_OPTIONS, preview_window, preview_window_job
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
 from bot.slack.search_modal import search_modal
+from bot.slack.sigma_modal import sigma_modal
 from bot.text.escape import (
     code,
     code_block,
@@ -91,10 +92,14 @@ def _pop_reason(options: dict[str, str]) -> tuple[dict[str, str], str | None]:
 
 @REGISTRY.add(
     "search create",
-    "/411 search create [name=… source=… query=… schedule=…]",
-    "create a search (a form, or everything inline)",
+    "/411 search create [name=… source=… query=… schedule=…] | /411 search create sigma",
+    "create a search (a form, everything inline, or from a pasted Sigma rule)",
 )
 def create(ctx: CommandContext, args: Args) -> Reply | None:
+    if not args.options and [w.lower() for w in args.words] == ["sigma"]:
+        view = sigma_modal(ctx.channel_id)
+        ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)
+        return None
     if not args.options:
         view = search_modal(_sources(), channel=ctx.channel_id)
         ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)
