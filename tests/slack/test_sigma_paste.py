@@ -133,3 +133,22 @@ def test_a_pasted_rule_becomes_a_search_and_a_second_paste_updates_it(
     assert "Only the owner" in reply.json()["errors"]["rule"]
     [search] = imported(runtime)
     assert search.version == 2
+
+
+def test_editing_an_imported_search_in_the_form_keeps_it_matched_to_its_rule(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    modal = open_modal(standin, "U_ALICE")
+    assert standin.submit_view("U_ALICE", modal.id, values(RULE)).ok
+    [search] = wait_for(lambda: imported(runtime), what="the imported search")
+    standin.send_command("U_ALICE", "C_ALERTS", f"search edit {search.id}")
+    edit = wait_for(
+        lambda: [m for m in standin.modal_stack("U_ALICE") if m.id != modal.id],
+        what="the edit form",
+    )[-1]
+    changed = dict(edit.state_values)
+    changed["schedule"] = {"schedule": text("every 15m")}
+    assert standin.submit_view("U_ALICE", edit.id, changed).ok
+    [search] = imported(runtime)
+    assert search.schedule == "every 15m" and search.version == 2
+    assert search.origin == "sigma:7a1c0b9e-2222-4e8a-9c1f-2d3e4f5a6b7c"
