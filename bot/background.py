@@ -28,5 +28,9 @@ class BackgroundLoop:
             self._thread.join(timeout)
             self._thread = None
 
+    def alive(self) -> bool:
+        """Whether the loop's thread is running (the worker's liveness)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
         raise NotImplementedError

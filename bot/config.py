@@ -3,7 +3,8 @@
 Everything the bot needs to know about its surroundings is read here once, into
 an immutable :class:`Settings`. The exceptions: `411 dev` builds its own settings
 from the environment (``bot/cli/dev_stack.py``), and a source's config may name an
-environment variable holding a secret (``searches/common.py``).
+environment variable holding a secret (``searches/common.py``), and the ``411``
+command reads ``LOG_FORMAT`` (through :func:`log_format`) before anything else.
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ class Settings:
     http_deny_hosts: tuple[str, ...] = ()  # the http source may never reach these
     file_source_roots: tuple[str, ...] = ()  # the file source reads only below these, if set
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one JSON object per line
+    # Deliveries: retried with capped exponential backoff until older than the horizon.
+    delivery_base_backoff: float = 2.0
+    delivery_max_backoff: float = 300.0
+    delivery_give_up_after: float = 86400.0
+    # The worker's operations endpoint: /metrics, /livez, /readyz (0: none).
+    ops_port: int = 9411
+    ready_max_backlog_age: float = 900.0  # /readyz fails when the oldest due post is older
 
     @property
     def tz(self) -> ZoneInfo:
@@ -106,6 +115,12 @@ def load_settings(
         http_deny_hosts=_csv(environ.get("HTTP_SOURCE_DENY_HOSTS", "")),
         file_source_roots=_csv(environ.get("FILE_SOURCE_ROOTS", "")),
         log_level=_log_level(environ),
+        log_format=log_format(environ),
+        delivery_base_backoff=_float(environ, "DELIVERY_BASE_BACKOFF", 2.0, low=0.01),
+        delivery_max_backoff=_float(environ, "DELIVERY_MAX_BACKOFF", 300.0, low=0.01),
+        delivery_give_up_after=_float(environ, "DELIVERY_GIVE_UP_AFTER", 86400.0, low=1.0),
+        ops_port=_int(environ, "OPS_PORT", 9411, low=0, high=65535),
+        ready_max_backlog_age=_float(environ, "READY_MAX_BACKLOG_AGE", 900.0, low=1.0),
     )
     _check_timezone(settings.timezone)
     return settings
@@ -157,6 +172,26 @@ def _int(
     if value < low or (high is not None and value > high):
         allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigurationError(f"{name} must be {allowed}, not {value}")
+    return value
+
+
+def _float(environ: Mapping[str, str], name: str, default: float, *, low: float) -> float:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value < low:
+        raise ConfigurationError(f"{name} must be at least {low:g}, not {value:g}")
+    return value
+
+
+def log_format(environ: Mapping[str, str]) -> str:
+    value = (environ.get("LOG_FORMAT") or "text").strip().lower()
+    if value not in ("text", "json"):
+        raise ConfigurationError(f"LOG_FORMAT must be text or json, not {value!r}")
     return value
 
 

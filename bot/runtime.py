@@ -38,4 +38,9 @@ class Runtime:
 
     def slack_client(self) -> WebClient:
         # The base URL is a setting, so the same bot talks to Slack or to the local stand-in.
-        return WebClient(token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url)
+        # Every call is counted for /metrics (by method and outcome).
+        from bot.ops.metrics import CountingWebClient
+
+        return CountingWebClient(
+            token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url
+        )

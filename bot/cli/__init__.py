@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from bot import __version__
+from bot.config import log_format
 from bot.errors import BotError
+from bot.logs import formatter
 
 # Modules that add subcommands; each has ``register(subparsers)``.
 COMMAND_MODULES = [
@@ -20,6 +23,7 @@ COMMAND_MODULES = [
     "bot.cli.import_cmd",
     "bot.cli.worker_cmd",
     "bot.cli.slack_cmd",
+    "bot.cli.status_cmd",
 ]
 
 
@@ -52,10 +56,13 @@ class _NoLibraryTracebacks(logging.Filter):
 
 
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        chosen = log_format(os.environ)
+    except BotError:
+        chosen = "text"  # the settings report the mistake where they are loaded
+    logging.basicConfig(level=logging.WARNING)
     for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter(chosen))
         handler.addFilter(_NoLibraryTracebacks())
     for name in QUIET_LIBRARIES:  # retries are warnings; the final failure is reported by us
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -25,6 +25,12 @@ def register(subparsers: Any) -> None:
         "--no-schedule", action="store_true", help="only execute runs, never schedule"
     )
     worker.add_argument("--no-companions", action="store_true", help="no delivery loop or digest")
+    worker.add_argument(
+        "--ops-port",
+        type=int,
+        default=None,
+        help="port of /metrics, /livez, /readyz (default OPS_PORT or 9411; 0: none)",
+    )
     worker.set_defaults(handler=_worker)
 
 
@@ -51,6 +57,7 @@ def _worker(args: argparse.Namespace) -> int:
     worker.start()
     for loop in others:
         loop.start()
+    ops = _ops_server(runtime, worker, others, args.ops_port)
     print(f"411 worker {worker.name} started ({args.threads} threads); Ctrl-C stops it", flush=True)
     try:
         while not stop.wait(1.0):
@@ -58,7 +65,26 @@ def _worker(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if ops is not None:
+            ops.stop()
         for loop in others:
             loop.stop()
         worker.stop()
     return 0
+
+
+def _ops_server(runtime: Runtime, worker: Worker, others: list[Any], port: int | None) -> Any:
+    """/metrics, /livez and /readyz on OPS_PORT (0: none)."""
+    from bot.ops.server import OpsServer
+
+    port = runtime.settings.ops_port if port is None else port
+    if not port:
+        return None
+
+    def alive() -> bool:
+        return worker.alive() and all(loop.alive() for loop in others)
+
+    ops = OpsServer(runtime, port, alive, host=runtime.settings.host)
+    ops.start()
+    print(f"411 worker: metrics on http://{runtime.settings.host}:{ops.port}/metrics", flush=True)
+    return ops

@@ -4,23 +4,28 @@ A delivery is claimed with a conditional UPDATE (``status pending -> sending``,
 ``FOR UPDATE SKIP LOCKED`` on Postgres so several workers share the work), sent
 with no transaction open, and recorded as SENT together with its effects (the
 alert's channel and ts) in one transaction. ``next_attempt_at`` of a SENDING row
-is its lease: a row still SENDING after the lease ran out belongs to a process
-that died, so it returns to PENDING marked *ambiguous*; before an ambiguous post
-is retried, the channel is searched for the delivery's key (``sender.find_posted``)
-so a post Slack accepted just before the crash is recorded, not repeated.
+is its lease. A row SENDING under a worker whose heartbeat stopped (or whose
+process on this host is gone) returns to PENDING marked *ambiguous* within seconds
+(``bot/runs/heartbeat.py``); the lease is the fallback for anything else. Before an
+ambiguous post is retried, the channel is searched for the delivery's key
+(``sender.find_posted``) so a post Slack accepted just before a crash or a timeout
+is recorded, not repeated. Any attempt whose outcome is unknown (a timeout, a lost
+connection, an HTTP 5xx) makes the row ambiguous until it is recorded.
 
 Rate limits: about one post per second per channel (a small token bucket), and an
 HTTP 429 blocks only its own lane (one channel for posts, the method for updates)
 for ``Retry-After`` seconds, persisted on the waiting rows so other workers
-honour it too. Errors back off exponentially; after ``max_attempts`` a delivery
-FAILS and its alert records it (AlertEvent DELIVERY_FAILED).
+honour it too. Errors back off exponentially up to ``max_backoff`` and are retried
+until the delivery is older than ``give_up_after`` (a day by default): a Slack
+outage of hours loses nothing. Only then does it FAIL, its alert records it
+(AlertEvent DELIVERY_FAILED), ``411 status`` lists it and ``411 deliveries resend``
+sends it again.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,7 +39,8 @@ from bot.alerts import bursts
 from bot.background import BackgroundLoop
 from bot.deliveries import sender
 from bot.deliveries.lanes import Lanes
-from bot.deliveries.outcomes import AMBIGUOUS, POST_KINDS, Outcomes
+from bot.deliveries.outcomes import AMBIGUOUS, POST_KINDS, Outcomes, is_ambiguous
+from bot.logs import FailureLog
 from bot.models import (
     Alert,
     Delivery,
@@ -42,6 +48,8 @@ from bot.models import (
     DeliveryStatus,
     utcnow,
 )
+from bot.ops.metrics import RECLAIMED, CountingWebClient
+from bot.runs.heartbeat import Heartbeat, Liveness, worker_name
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -99,9 +107,9 @@ class DeliveryLoop(BackgroundLoop):
         *,
         batch: int = 100,
         lease_seconds: float = 120.0,
-        max_attempts: int = 8,
-        base_backoff: float = 2.0,
-        max_backoff: float = 900.0,
+        base_backoff: float | None = None,
+        max_backoff: float | None = None,
+        give_up_after: float | None = None,
         posts_per_second: float = 1.0,
         post_burst: int = 3,
         poll_interval: float = 0.5,
@@ -110,39 +118,102 @@ class DeliveryLoop(BackgroundLoop):
         self.runtime = runtime
         # No automatic retries inside the client: a silent retry after a lost response
         # could post twice. The loop retries, after checking what Slack already has.
-        self.client = client or WebClient(
+        self.client = client or CountingWebClient(
             token=runtime.settings.slack_bot_token,
             base_url=runtime.settings.slack_api_url,
             timeout=30,
             retry_handlers=[],
         )
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        settings = runtime.settings
+        self.worker_id = worker_name("deliveries")
         self.batch = batch
         self.lease = timedelta(seconds=lease_seconds)
         self.outcomes = Outcomes(
             runtime.sessions,
-            max_attempts=max_attempts,
-            base_backoff=base_backoff,
-            max_backoff=max_backoff,
+            base_backoff=settings.delivery_base_backoff if base_backoff is None else base_backoff,
+            max_backoff=settings.delivery_max_backoff if max_backoff is None else max_backoff,
+            give_up_after=(
+                settings.delivery_give_up_after if give_up_after is None else give_up_after
+            ),
         )
+        self.heartbeat = Heartbeat(runtime, self.worker_id, "deliveries", on_beat=[self.take_back])
+        self._beating = False
+        self.database_failures = FailureLog(log, "delivery loop (database)")
+        self.slack_failures = FailureLog(log, "Slack deliveries")
         self.lanes = Lanes(posts_per_second, post_burst)
         self.poll_interval = poll_interval
 
     # ------------------------------------------------------------------ running
 
+    def start(self) -> None:
+        self.heartbeat.start()
+        self._beating = True
+        self.take_back(Liveness(frozenset()))  # a previous process's sends, at once
+        super().start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        super().stop(timeout)
+        if self._beating:
+            self.heartbeat.stop()
+            self._beating = False
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 done = self.run_once()
-            except Exception:  # the loop must outlive a database hiccup
-                log.exception("delivery loop iteration failed")
+                self.database_failures.cleared()
+            except Exception as exc:  # the loop must outlive a database outage
+                self.database_failures.failed(exc)
                 done = 0
+            self.database_failures.tick()
+            self.slack_failures.tick()
             self._stop.wait(0.02 if done else self.poll_interval)
+
+    def take_back(self, liveness: Liveness) -> int:
+        """SENDING rows of a worker that died: back to PENDING, ambiguous (Slack may have them)."""
+        with self.runtime.sessions() as session:
+            sending = session.execute(
+                select(Delivery.id, Delivery.claimed_by).where(
+                    Delivery.status == DeliveryStatus.SENDING
+                )
+            ).all()
+        dead = [
+            delivery_id
+            for delivery_id, token in sending
+            if token and liveness.dead(token.rsplit(":", 1)[0])
+        ]
+        if not dead:
+            return 0
+        with self.runtime.sessions.begin() as session:
+            taken = session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(dead), Delivery.status == DeliveryStatus.SENDING)
+                .values(
+                    status=DeliveryStatus.PENDING,
+                    claimed_by=None,
+                    next_attempt_at=utcnow(),
+                    last_error=AMBIGUOUS + "its worker stopped before recording the outcome",
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+        if taken:
+            RECLAIMED.labels("delivery").inc(taken)
+            log.warning("took back %d deliveries from a worker that stopped", taken)
+        return int(taken)
+
+    def _fenced(self) -> bool:
+        """Whether this loop's own heartbeat is too old to trust its claims (see heartbeat.py)."""
+        beat = self.heartbeat.last_beat
+        return self._beating and (
+            beat is None or time.monotonic() - beat > self.heartbeat.dead_after / 2
+        )
 
     def run_once(self, now: datetime | None = None) -> int:
         """Send what is due; return how many deliveries reached an end state or moved on."""
         now = now or utcnow()
         self._recover_stale(now)
+        if self._fenced():  # others may be taking our claims back: send nothing now
+            return 0
         handled = 0
         for delivery_id, channel, kind in self._due(now):
             if (
@@ -253,8 +324,9 @@ class DeliveryLoop(BackgroundLoop):
             with self.runtime.sessions() as session:
                 delivery = session.get(Delivery, delivery_id)
                 assert delivery is not None
+                ambiguous = is_ambiguous(delivery)
+                expired = self.outcomes.horizon_passed(delivery, now)
                 plan = sender.prepare(session, delivery, now)
-                ambiguous = (delivery.last_error or "").startswith(AMBIGUOUS)
                 session.expunge(delivery)
         except sender.Defer as exc:
             self.outcomes.release(
@@ -270,7 +342,7 @@ class DeliveryLoop(BackgroundLoop):
             )
             return 0
         try:
-            response = self._send(plan, delivery, ambiguous)
+            response = self._send(plan, delivery, ambiguous, look_only=expired and ambiguous)
         except RateLimited as exc:
             self.lanes.block(plan.lane, exc.retry_after)
             self.outcomes.rate_limited(plan, delivery_id, token, exc.retry_after)
@@ -280,22 +352,39 @@ class DeliveryLoop(BackgroundLoop):
             if error in PERMANENT_ERRORS:
                 self.outcomes.fail(delivery_id, token, f"Slack refused it: {error}")
                 return 1
-            self.outcomes.retry(delivery_id, token, now, f"Slack error: {error}")
+            self.slack_failures.failed(f"Slack error: {error}")
+            # An HTTP 5xx may come after Slack did the work: the outcome is unknown.
+            unknown = exc.response.status_code >= 500
+            self.outcomes.retry(delivery_id, token, now, f"Slack error: {error}", ambiguous=unknown)
             return 0
         except Exception as exc:  # network: Slack may or may not have accepted it
-            log.warning("delivery %s: %s", delivery_id, exc)
-            self.outcomes.retry(delivery_id, token, now, f"{AMBIGUOUS}{type(exc).__name__}: {exc}")
+            self.slack_failures.failed(f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            self.outcomes.retry(delivery_id, token, now, error, ambiguous=True)
             return 0
+        if response is None:  # past the horizon and Slack does not have it
+            self.outcomes.give_up_unsent(delivery_id, token)
+            return 1
+        self.slack_failures.cleared()
         self.outcomes.record(delivery_id, token, plan, response)
         return 1
 
-    def _send(self, plan: sender.Plan, delivery: Delivery, ambiguous: bool) -> dict[str, Any]:
+    def _send(
+        self, plan: sender.Plan, delivery: Delivery, ambiguous: bool, *, look_only: bool = False
+    ) -> dict[str, Any] | None:
+        """Send the plan's calls, after looking for an earlier post if one may exist.
+
+        ``look_only`` (the delivery is past its horizon): only the look-up; None if
+        Slack does not have the post.
+        """
         first = plan.calls[0]
         if ambiguous and first.method != "chat.update":
             found = self._guard(lambda: self._find_posted(plan, delivery))
             if found is not None:
                 log.info("delivery %s was posted before (ts %s): recording it", delivery.id, found)
                 return {"ts": found, "channel": plan.channel, "recovered": True}
+        if look_only:
+            return None
         result: dict[str, Any] = {}
         for i, call in enumerate(plan.calls):
             try:
@@ -319,8 +408,8 @@ class DeliveryLoop(BackgroundLoop):
         try:
             return sender.find_posted(self.client, plan, delivery)
         except SlackApiError as exc:
-            if exc.response.status_code == 429:
-                raise
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                raise  # Slack is busy or down: look again on the next attempt
             # No history access (a missing scope, say): a possible double post beats a loss.
             log.warning("delivery %s: cannot check for an earlier post: %s", delivery.id, exc)
             return None

@@ -39,19 +39,35 @@ POST_KINDS = (
 )
 
 
+def is_ambiguous(row: Delivery) -> bool:
+    """Whether Slack may have this post already (an attempt's outcome was never known)."""
+    return (row.last_error or "").startswith(AMBIGUOUS)
+
+
 class Outcomes:
+    """Retries wait out any outage: capped exponential backoff until the delivery is older
+    than ``give_up_after`` (counted from ``retry_since`` after an operator's re-send)."""
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
         *,
-        max_attempts: int = 8,
         base_backoff: float = 2.0,
-        max_backoff: float = 900.0,
+        max_backoff: float = 300.0,
+        give_up_after: float = 86400.0,
     ) -> None:
         self.sessions = sessions
-        self.max_attempts = max_attempts
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
+        self.give_up_after = timedelta(seconds=give_up_after)
+
+    def horizon_passed(self, row: Delivery, now: datetime, grace: timedelta = timedelta(0)) -> bool:
+        return now - (row.retry_since or row.created_at) >= self.give_up_after + grace
+
+    @property
+    def lookup_grace(self) -> timedelta:
+        """How long past the horizon an ambiguous delivery may wait for its look-up to work."""
+        return max(timedelta(seconds=3 * self.max_backoff), self.give_up_after / 10)
 
     def owned(self, session: Session, delivery_id: int, token: str) -> Delivery | None:
         row = session.scalar(
@@ -92,19 +108,40 @@ class Outcomes:
         delay = min(self.max_backoff, self.base_backoff * (2 ** max(0, attempts - 1)))
         return float(delay * random.uniform(0.8, 1.2))
 
-    def retry(self, delivery_id: int, token: str, now: datetime, error: str) -> None:
+    def retry(
+        self, delivery_id: int, token: str, now: datetime, error: str, *, ambiguous: bool = False
+    ) -> None:
+        """Try again later. Once an attempt's outcome was unknown the row stays ambiguous
+        (looked up by its key before every later send) until it is recorded."""
         with self.sessions.begin() as session:
             row = self.owned(session, delivery_id, token)
             if row is None:
                 return
             row.attempts += 1
-            row.last_error = error[:2000]
-            if row.attempts >= self.max_attempts:
-                self.give_up(session, row, f"gave up after {row.attempts} attempts: {error}")
+            sticky = ambiguous or is_ambiguous(row)
+            row.last_error = ((AMBIGUOUS if sticky else "") + error)[:2000]
+            # An ambiguous row past the horizon is only looked up (see loop._send): recorded
+            # if Slack has it, given up if not, and given up if even the look-up keeps failing.
+            grace = self.lookup_grace if sticky else timedelta(0)
+            if self.horizon_passed(row, now, grace):
+                self.give_up(session, row, self._gave_up(row, error))
                 return
             row.status = DeliveryStatus.PENDING
             row.claimed_by = None
             row.next_attempt_at = utcnow() + timedelta(seconds=self._backoff(row.attempts))
+
+    def _gave_up(self, row: Delivery, error: str) -> str:
+        started = row.retry_since or row.created_at
+        hours = (utcnow() - started).total_seconds() / 3600
+        return f"gave up after {row.attempts} attempts in {hours:.1f}h: {error}"
+
+    def give_up_unsent(self, delivery_id: int, token: str) -> None:
+        """Past the horizon, and the look-up found no earlier post: given up for good."""
+        with self.sessions.begin() as session:
+            row = self.owned(session, delivery_id, token)
+            if row is not None:
+                error = (row.last_error or "").removeprefix(AMBIGUOUS)
+                self.give_up(session, row, self._gave_up(row, error))
 
     def fail(self, delivery_id: int, token: str, error: str) -> None:
         with self.sessions.begin() as session:
@@ -113,7 +150,12 @@ class Outcomes:
                 self.give_up(session, row, error)
 
     def give_up(self, session: Session, row: Delivery, error: str) -> None:
-        log.warning("delivery %s (%s) failed for good: %s", row.id, row.kind, error)
+        log.warning(
+            "delivery %s (%s) given up: %s; `411 deliveries resend` sends it again",
+            row.id,
+            row.kind.value,
+            error,
+        )
         row.status = DeliveryStatus.FAILED
         row.last_error = error[:2000]
         row.claimed_by = None

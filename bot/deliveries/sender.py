@@ -192,9 +192,21 @@ def _reply_parent(session: Session, delivery: Delivery, now: datetime) -> tuple[
         return channel, ts
     if alert is not None and alert.delivery_failed:
         raise Permanent("the alert's message could not be posted")
-    if now - delivery.created_at < PARENT_WAIT:
+    if _parent_pending(session, delivery, alert) or now - delivery.created_at < PARENT_WAIT:
         raise Defer("waiting for the parent message to be posted", 2.0)
     raise Permanent("the parent message was never posted")
+
+
+def _parent_pending(session: Session, delivery: Delivery, alert: Alert | None) -> bool:
+    """Whether the parent's post is still in the outbox: a reply waits for it however long
+    Slack is down (the post itself gives up at its horizon, and then so does the reply)."""
+    if delivery.parent_delivery_id:
+        parent = session.get(Delivery, delivery.parent_delivery_id)
+        return parent is not None and parent.status in (
+            DeliveryStatus.PENDING,
+            DeliveryStatus.SENDING,
+        )
+    return alert is not None and has_pending_post(session, alert)
 
 
 def _plan_reply(session: Session, delivery: Delivery, now: datetime) -> Plan:

@@ -15,6 +15,7 @@ from bot.models.enums import (
     Resolution,
     RunStatus,
 )
+from bot.models.heartbeat import WorkerHeartbeat
 from bot.models.maintenance import MaintenanceWindow
 from bot.models.push import PushEvent
 from bot.models.search import Search, SearchRevision, SearchRun
@@ -43,5 +44,6 @@ __all__ = [
     "SearchRevision",
     "SearchRun",
     "Suppression",
+    "WorkerHeartbeat",
     "utcnow",
 ]

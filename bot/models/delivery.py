@@ -43,6 +43,9 @@ class Delivery(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))  # what Slack answered
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    # Retries stop when the delivery is older than the horizon, counted from here if set
+    # (an operator re-sent it) or else from ``created_at``.
+    retry_since: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),

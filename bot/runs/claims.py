@@ -10,6 +10,7 @@ process claims with conditional UPDATEs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -171,6 +172,42 @@ def _coalesce_older(session: Session, claimed: list[Claimed], now: datetime) -> 
         .values(status=RunStatus.SKIPPED, finished_at=now, error=COVERED_ERROR)
         .execution_options(synchronize_session=False)
     )
+
+
+REQUEUED = "requeued: the worker running it stopped"
+
+
+def take_back(session: Session, dead: Callable[[str | None], bool], now: datetime) -> int:
+    """RUNNING runs of dead workers go back to PENDING, to be claimed at once by another.
+
+    Nothing of such a run was written (a run's results and its record commit together),
+    so running it again is its first complete run. A run that already lost a worker
+    once fails instead of being tried a third time (it may be what kills them).
+    """
+    rows = session.execute(
+        select(SearchRun.id, SearchRun.worker, SearchRun.error).where(
+            SearchRun.status == RunStatus.RUNNING
+        )
+    ).all()
+    orphans = [(run_id, error) for run_id, worker, error in rows if dead(worker)]
+    again = [run_id for run_id, error in orphans if (error or "").startswith(REQUEUED)]
+    first = [run_id for run_id, error in orphans if run_id not in again]
+    running = SearchRun.status == RunStatus.RUNNING
+    if first:
+        session.execute(
+            update(SearchRun)
+            .where(SearchRun.id.in_(first), running)
+            .values(status=RunStatus.PENDING, worker=None, started_at=None, error=REQUEUED)
+        )
+    if again:
+        session.execute(
+            update(SearchRun)
+            .where(SearchRun.id.in_(again), running)
+            .values(status=RunStatus.FAILED, finished_at=now, error=f"{REQUEUED}, twice")
+        )
+    if orphans:
+        log.warning("took back %d runs from a worker that stopped", len(orphans))
+    return len(orphans)
 
 
 def recover_stale(session: Session, now: datetime) -> int:

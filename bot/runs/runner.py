@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from bot.db import autocommit_on_postgres
 from bot.definitions.search import SearchDefinition, definition_from_search
 from bot.errors import BotError, InvalidInput, NotFound
+from bot.logs import FailureLog
 from bot.models import RunStatus, Search, SearchRun, utcnow
+from bot.ops.metrics import SOURCE_ERRORS
 from bot.pipeline import Plan, SearchSpec, decide
 from bot.runs.failures import record_failure
 from bot.runs.results import RunResults, store_results
@@ -227,6 +229,7 @@ def run_search(
             )
         except (SourceError, RunTimeout) as exc:
             status = RunStatus.TIMED_OUT if isinstance(exc, RunTimeout) else RunStatus.FAILED
+            SOURCE_ERRORS.labels(_error_kind(exc)).inc()
             return _finish_failed(session, search, run, status, describe_error(exc), now, started)
         except Exception as exc:
             log.exception("search %s: run %s failed", search_id, run_id)
@@ -254,7 +257,25 @@ def run_search(
                 session, search, run, RunStatus.FAILED, describe_error(exc), now, started
             )
     stats.total_ms = (time.perf_counter() - started) * 1000
+    _failures_of(search_id, search.name).cleared()
     return run
+
+
+def _error_kind(exc: BaseException) -> str:
+    if isinstance(exc, RunTimeout):
+        return "timeout"
+    return "permanent" if getattr(exc, "permanent", False) else "transient"
+
+
+# One quiet log per search: a source failing on every run logs when it starts, once a
+# minute while it lasts, and when it clears (the full reason is on each run's row).
+_FAILURES: dict[int, FailureLog] = {}
+
+
+def _failures_of(search_id: int, name: str) -> FailureLog:
+    if search_id not in _FAILURES:
+        _FAILURES[search_id] = FailureLog(log, f"search {search_id} {name!r}")
+    return _FAILURES[search_id]
 
 
 def _read_search_and_run(
@@ -323,8 +344,5 @@ def _finish_failed(
     _finish(run, now, started)
     record_failure(session, search, run)
     session.commit()
-    # One line per failed run in the worker's log; the full reason is on the run row.
-    log.warning(
-        "search %s %r: run %s %s: %s", search.id, search.name, run.id, status.value, error[:300]
-    )
+    _failures_of(search.id, search.name).failed(f"run {status.value}: {error[:300]}")
     return run

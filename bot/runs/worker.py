@@ -8,21 +8,23 @@ worker left behind. Start as many as you like on Postgres.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.alerts.maintenance import announce_due
 from bot.alerts.snooze_expiry import expire_snoozes
-from bot.models import utcnow
-from bot.runs.claims import Claimed, claim_runs, recover_stale
+from bot.logs import FailureLog
+from bot.models import Search, utcnow
+from bot.ops.metrics import LATENESS, LEASE_HELD, RECLAIMED, RUN_SECONDS, RUNS, SOURCE_SECONDS
+from bot.runs.claims import Claimed, claim_runs, recover_stale, take_back
+from bot.runs.heartbeat import Heartbeat, Liveness, worker_name
 from bot.runs.lease import Lease
-from bot.runs.runner import run_search
+from bot.runs.runner import RunStats, run_search
 from bot.runs.scheduler import SearchScheduler
 from bot.runtime import Runtime
 
@@ -48,7 +50,7 @@ class Worker:
         # Ended snoozes are looked for this often (a snooze lasts a minute at least).
         self.snooze_interval = snooze_interval
         self._snoozes_checked = float("-inf")
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.name = name or worker_name("runs")
         self.schedule = schedule  # False: only execute runs (a pure executor)
         self.lease = Lease(runtime.engine)
         self.scheduler = SearchScheduler(runtime, on_fire=self.wake)
@@ -60,12 +62,18 @@ class Worker:
         self._threads: list[threading.Thread] = []
         # Run ids this worker executed lately (tests, benchmarks); bounded for long lives.
         self.executed: deque[int] = deque(maxlen=10_000)
+        self.heartbeat = Heartbeat(runtime, self.name, "runs", on_beat=[self._take_back])
+        self._search_names: dict[int, str] = {}  # metric labels
+        self.claim_failures = FailureLog(log, f"{self.name}: claiming runs")
+        self.lease_failures = FailureLog(log, f"{self.name}: scheduler")
 
     @property
     def is_leader(self) -> bool:
         return self.lease.held
 
     def start(self) -> None:
+        self.heartbeat.start()
+        self._take_back(Liveness(frozenset()))  # a previous process's runs, at once
         if self.schedule:
             self.scheduler.start()
             self._spawn(self._lease_loop, "lease")
@@ -79,6 +87,16 @@ class Worker:
         self.scheduler.shutdown()
         self.pool.shutdown(wait=wait)
         self.lease.release()
+        LEASE_HELD.labels(self.name).set(0)
+        self.heartbeat.stop()
+
+    def alive(self) -> bool:
+        """Whether the claim loop (and the heartbeat) still run: the worker's liveness."""
+        return (
+            bool(self._threads)
+            and all(t.is_alive() for t in self._threads)
+            and (self.heartbeat.alive())
+        )
 
     def wake(self) -> None:
         self._wake.set()
@@ -94,9 +112,22 @@ class Worker:
         while not self._stop.is_set():
             try:
                 self._lease_step()
-            except Exception:
-                log.exception("scheduler step failed; retrying")
+                self.lease_failures.cleared()
+            except Exception as exc:
+                self.lease_failures.failed(exc)
+            self.lease_failures.tick()
+            held = self.lease.held
+            LEASE_HELD.labels(self.name).set(1 if held else 0)
+            self.heartbeat.role = "scheduler" if held else "runs"
             self._stop.wait(self.sync_interval)
+
+    def _take_back(self, liveness: Liveness) -> None:
+        """Runs of workers that died go back to PENDING (any worker may do this)."""
+        with self.runtime.sessions.begin() as session:
+            taken = take_back(session, liveness.dead, utcnow())
+        if taken:
+            RECLAIMED.labels("run").inc(taken)
+            self.wake()
 
     def _lease_step(self) -> None:
         if self.lease.held and not self.lease.check():
@@ -139,19 +170,24 @@ class Worker:
             self._wake.clear()
             try:
                 self._claim_step()
+                self.claim_failures.cleared()
             except IntegrityError:
                 # Another worker started a run of the same search in the same instant; the
                 # database refused the second (one running run per search). Claim again.
                 log.info("a claim raced another worker's; claiming again")
-            except Exception:
-                log.exception("claiming runs failed; retrying")
+            except Exception as exc:
+                self.claim_failures.failed(exc)
                 self._stop.wait(self.poll_interval)
+            self.claim_failures.tick()
 
     def _claim_step(self) -> None:
         with self._lock:
             free = self.threads - self._inflight
         if free <= 0 or self._stop.is_set():
             return
+        beat = self.heartbeat.last_beat
+        if beat is None or time.monotonic() - beat > self.heartbeat.dead_after / 2:
+            return  # our heartbeat is stale: others may judge us dead; claim nothing now
         with self.runtime.sessions.begin() as session:
             claimed = claim_runs(session, self.name, utcnow(), free)
         for claim in claimed:
@@ -161,8 +197,24 @@ class Worker:
             future.add_done_callback(self._done)
 
     def _execute(self, claim: Claimed) -> None:
-        run_search(self.runtime, claim.search_id, claim.scheduled_for, run_id=claim.run_id)
+        LATENESS.observe(max(0.0, (utcnow() - claim.scheduled_for).total_seconds()))
+        stats = RunStats()
+        started = time.perf_counter()
+        run = run_search(
+            self.runtime, claim.search_id, claim.scheduled_for, run_id=claim.run_id, stats=stats
+        )
         self.executed.append(claim.run_id)
+        name = self._search_name(claim.search_id)
+        RUNS.labels(name, run.status.value).inc()
+        RUN_SECONDS.labels(name).observe(time.perf_counter() - started)
+        SOURCE_SECONDS.labels(name).observe(stats.source_ms / 1000)
+
+    def _search_name(self, search_id: int) -> str:
+        if search_id not in self._search_names:
+            with self.runtime.sessions() as session:
+                name = session.scalar(select(Search.name).where(Search.id == search_id))
+            self._search_names[search_id] = name or str(search_id)
+        return self._search_names[search_id]
 
     def _done(self, future: Future[None]) -> None:
         if future.exception() is not None:

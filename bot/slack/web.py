@@ -1,4 +1,5 @@
-"""The WSGI app for HTTP mode: ``POST /slack/events``, ``POST /push/<search>``, ``GET /healthz``.
+"""The WSGI app for HTTP mode: ``POST /slack/events``, ``POST /push/<search>``, ``GET /healthz``,
+``GET /metrics`` (Prometheus, bot/ops/metrics.py).
 
 Every request to ``/slack/events`` must carry Slack's signature: HMAC-SHA256 of
 ``v0:{timestamp}:{body}`` with the signing secret, and a timestamp within 5
@@ -87,6 +88,8 @@ class WsgiApp:
         try:
             if path == "/healthz":
                 return self._health(start_response)
+            if path == "/metrics":
+                return self._metrics(start_response)
             if path == "/slack/events":
                 if method != "POST":
                     return _reply(start_response, 405, {"error": "POST only"})
@@ -132,6 +135,15 @@ class WsgiApp:
         )
         response = receive_push(self.runtime.engine, unquote(ref), token, body)
         return _reply(start_response, response.status, response.body)
+
+    def _metrics(self, start_response: StartResponse) -> Iterable[bytes]:
+        from bot.ops.metrics import CONTENT_TYPE, exposition
+
+        data = exposition(self.runtime)
+        start_response(
+            "200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(data)))]
+        )
+        return [data]
 
     def _health(self, start_response: StartResponse) -> Iterable[bytes]:
         try:
