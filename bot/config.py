@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigurationError
+from searches.cluster_product import Product, parse_product
 
 DEFAULT_DATABASE_URL = "sqlite:///411.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -37,7 +38,7 @@ class Mode(enum.StrEnum):
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """One named Elasticsearch cluster."""
+    """One named Elasticsearch or OpenSearch cluster."""
 
     name: str
     url: str
@@ -50,6 +51,7 @@ class ClusterConfig:
     # The pySigma processing pipeline that names fields the way this cluster's logs do
     # ("ecs_windows", "none", ...); `411 import sigma --cluster NAME` uses it.
     sigma_pipeline: str | None = None
+    product: Product | None = None  # None: asked once from the cluster (searches.es_client)
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def _clusters(environ: Mapping[str, str]) -> dict[str, ClusterConfig]:
 
     Each cluster's other settings share its prefix: ``..._API_KEY``, ``..._USERNAME``,
     ``..._PASSWORD``, ``..._CA_FILE``, ``..._VERIFY_CERTS``, ``..._KIBANA_URL`` (its Kibana
-    or OpenSearch Dashboards, for "Open in Discover" links), ``..._SIGMA_PIPELINE``.
+    or OpenSearch Dashboards, for "Open in Discover" links), ``..._SIGMA_PIPELINE``,
+    ``..._PRODUCT``.
     """
     clusters: dict[str, ClusterConfig] = {}
     for var, value in environ.items():
@@ -151,8 +154,16 @@ def _clusters(environ: Mapping[str, str]) -> dict[str, ClusterConfig]:
             verify_certs=_bool(environ, prefix + "VERIFY_CERTS", True),
             kibana_url=environ.get(prefix + "KIBANA_URL") or None,
             sigma_pipeline=environ.get(prefix + "SIGMA_PIPELINE") or None,
+            product=_product(environ, prefix + "PRODUCT"),
         )
     return dict(sorted(clusters.items()))
+
+
+def _product(environ: Mapping[str, str], name: str) -> Product | None:
+    try:
+        return parse_product(environ.get(name) or "")
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} {exc}") from None
 
 
 def _csv(value: str) -> tuple[str, ...]:

@@ -1,4 +1,8 @@
-"""Elasticsearch: Lucene ``query_string`` (what 411 users write) or JSON query DSL.
+"""Elasticsearch or OpenSearch: Lucene ``query_string`` (what 411 users write) or JSON query DSL.
+
+The request bodies are built here once for both products; ``searches.cluster_client``
+sends them with the product's own client (see ``searches.es_client`` for how a
+cluster's product is known).
 
 Modes:
 - ``hits``: the documents whose ``time_field`` lies in [start, end), oldest first,
@@ -20,7 +24,8 @@ a hung cluster cannot hold a run past it; the connection is then dropped, which
 also makes Elasticsearch cancel the search task (it cancels searches whose HTTP
 connection closes). Elasticsearch's own search ``timeout`` is not sent: it returns
 partial results, which would pass for complete ones. ``info()``/``ping()`` are never
-used: minimal distributions (the integ-test zip) have no ``GET /``.
+used: minimal distributions (the integ-test zip) have no ``GET /``; telling the
+product from ``GET /`` reads the answer's header, whatever its status.
 """
 
 from __future__ import annotations
@@ -31,9 +36,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from elastic_transport import TransportError
-from elasticsearch import ApiError, Elasticsearch
-
 from searches.base import (
     Bucket,
     ResultKind,
@@ -43,6 +45,7 @@ from searches.base import (
     SourceResult,
     TimeWindow,
 )
+from searches.cluster_client import ClusterClient, ClusterRequestError
 from searches.common import (
     ConfigReader,
     Mode,
@@ -56,10 +59,11 @@ from searches.discover import DiscoverQuery, discover_url
 from searches.es_analysis import AnalysisMode, Settings, read_mode, read_settings
 from searches.es_client import (
     DEFAULT_TIMEOUT,
-    client_with_timeout,
+    cluster_client,
     error_reason,
     es_client,
     find_cluster,
+    known_product,
 )
 from searches.es_groups import AnalysisJob, hit_from
 from searches.es_history import change_result, new_terms_result
@@ -163,7 +167,7 @@ def _query_dsl(reader: ConfigReader) -> dict[str, Any] | None:
 
 class ElasticsearchSource(Source):
     name = "elasticsearch"
-    description = "Lucene or query DSL searches on an Elasticsearch cluster"
+    description = "Lucene or query DSL searches on an Elasticsearch or OpenSearch cluster"
     config: ElasticsearchConfig
 
     @classmethod
@@ -173,19 +177,21 @@ class ElasticsearchSource(Source):
     def result_kind(self) -> ResultKind:
         return self.config.mode.result_kind
 
-    def client(self) -> Elasticsearch:
+    def client(self) -> ClusterClient:
+        """The cluster's shared client; its product, when not configured, asked within the deadline."""
         cluster = find_cluster(self.context.settings, self.config.cluster)
+        timeout = self.config.timeout_seconds
         try:
-            return client_with_timeout(cluster, self.config.timeout_seconds)
+            return cluster_client(cluster, timeout, detect_timeout=self.deadline.bound(timeout))
         except ValueError as exc:  # e.g. a malformed URL in the environment
-            message = f"Elasticsearch cluster {cluster.name!r} is misconfigured: {exc}"
+            message = f"{self._where()} is misconfigured: {exc}"
             raise SourceError(message, permanent=True) from None
 
     def run(self, window: TimeWindow) -> SourceResult:
         config = self.config
-        client = self.client()
         query = build_query(config, window)
         try:
+            client = self.client()
             if isinstance(config.mode, AnalysisMode):
                 result = self._analysis(client, window)
             elif config.mode is Mode.COUNT:
@@ -194,7 +200,7 @@ class ElasticsearchSource(Source):
                 result = self._terms(client, *self._terms_query(window))
             else:
                 result = self._hits(client, query)
-        except (ApiError, TransportError) as exc:
+        except ClusterRequestError as exc:
             if self.deadline.expired():
                 raise SourceCancelled(self._stopped_message()) from None
             raise self._error(exc) from None
@@ -207,52 +213,58 @@ class ElasticsearchSource(Source):
             result.link = result.link_for({})
         return result
 
-    def _bounded(self, client: Elasticsearch) -> Elasticsearch:
+    def _bounded(self, client: ClusterClient) -> ClusterClient:
         """The client for the next request: its timeout capped by the run's time left.
 
         The shared client (cached per timeout) serves while the deadline is further
         away than the config's timeout; a client bound to the time left is built only
-        when the deadline is nearer (``options()`` is cheap and shares the pool).
+        when the deadline is nearer (cheap: it shares the connection pool).
         """
         left = self.deadline.bound(self.config.timeout_seconds)
         if left >= self.config.timeout_seconds:
             return client
-        return client.options(request_timeout=left)
+        return client.with_timeout(left)
+
+    def _where(self) -> str:
+        """ "Elasticsearch cluster 'logs'", or OpenSearch when the cluster is known to be."""
+        product = known_product(find_cluster(self.context.settings, self.config.cluster))
+        title = product.display_name if product else "Elasticsearch"
+        return f"{title} cluster {self.config.cluster!r}"
 
     def _stopped_message(self) -> str:
-        where = f"Elasticsearch cluster {self.config.cluster!r}"
-        return f"the request to {where} was stopped at the run's deadline"
+        return f"the request to {self._where()} was stopped at the run's deadline"
 
-    def _count(self, client: Elasticsearch, query: dict[str, Any]) -> SourceResult:
-        response = self._bounded(client).count(index=self.config.index, query=query)
+    def _count(self, client: ClusterClient, query: dict[str, Any]) -> SourceResult:
+        response = self._bounded(client).count(self.config.index, {"query": query})
         return SourceResult(ResultKind.COUNT, count=int(response["count"]))
 
-    def _hits(self, client: Elasticsearch, query: dict[str, Any]) -> SourceResult:
+    def _hits(self, client: ClusterClient, query: dict[str, Any]) -> SourceResult:
         config = self.config
-        response = self._bounded(client).search(
-            index=config.index,
-            query=query,
+        body: dict[str, Any] = {
+            "query": query,
             # unmapped_type: an index of the pattern without the time field sorts, not fails.
-            sort=[
+            "sort": [
                 {config.time_field: {"order": "asc", "unmapped_type": "date"}},
                 {"_doc": {"order": "asc"}},
             ],
-            size=config.max_hits,
-            track_total_hits=config.max_hits + 1,  # enough to know it was cut, no more
-            source_includes=list(config.fields) or None,
-        )
+            "size": config.max_hits,
+            "track_total_hits": config.max_hits + 1,  # enough to know it was cut, no more
+        }
+        if config.fields:
+            body["_source"] = {"includes": list(config.fields)}
+        response = self._bounded(client).search(config.index, body)
         hits = [hit_from(raw) for raw in response["hits"]["hits"]]
         total = int(response["hits"]["total"]["value"])
         return SourceResult(ResultKind.HITS, hits=hits, truncated=total > len(hits))
 
-    def _analysis(self, client: Elasticsearch, window: TimeWindow) -> SourceResult:
+    def _analysis(self, client: ClusterClient, window: TimeWindow) -> SourceResult:
         """Run a comparing mode (``searches/es_analysis.py``) with what it needs of this source."""
         config = self.config
         job = AnalysisJob(
             group_by=config.group_by,
             max_groups=config.max_buckets,
             min_doc_count=config.min_doc_count,
-            search=lambda **kwargs: self._bounded(client).search(index=config.index, **kwargs).body,
+            search=lambda **fields: self._bounded(client).search(config.index, _body(fields)),
             keyword_fields=lambda fields: self._aggregatable_fields(client, fields),
             query=lambda span: build_query(config, span),
             time_range=lambda span: time_range(config, span),
@@ -284,7 +296,7 @@ class ElasticsearchSource(Source):
         return build_query(self.config, expected_since(window, expect)), {"now": in_window}
 
     def _terms(
-        self, client: Elasticsearch, query: dict[str, Any], counting: dict[str, Any] | None
+        self, client: ClusterClient, query: dict[str, Any], counting: dict[str, Any] | None
     ) -> SourceResult:
         fields = self._aggregatable_fields(client, self.config.group_by)
         if self.config.latest_document:
@@ -299,7 +311,7 @@ class ElasticsearchSource(Source):
             buckets, truncated = buckets[: self.config.max_buckets], True
         return SourceResult(ResultKind.BUCKETS, buckets=buckets, truncated=truncated)
 
-    def _aggregatable_fields(self, client: Elasticsearch, names: Sequence[str]) -> list[str]:
+    def _aggregatable_fields(self, client: ClusterClient, names: Sequence[str]) -> list[str]:
         """Each field named, or its ``.keyword`` sub-field when the field itself is text.
 
         Mappings rarely change, so the answer is kept for a few minutes per cluster,
@@ -313,7 +325,7 @@ class ElasticsearchSource(Source):
         if cached and cached[0] > time.monotonic():
             return cached[1]
         probe = wanted + [f"{f}.keyword" for f in wanted]
-        caps = self._bounded(client).field_caps(index=self.config.index, fields=probe)["fields"]
+        caps = self._bounded(client).field_caps(self.config.index, probe)["fields"]
 
         def aggregatable(name: str) -> bool:
             return any(kind.get("aggregatable") for kind in caps.get(name, {}).values())
@@ -327,7 +339,7 @@ class ElasticsearchSource(Source):
 
     def _single_terms(
         self,
-        client: Elasticsearch,
+        client: ClusterClient,
         query: dict[str, Any],
         field: str,
         counting: dict[str, Any] | None,
@@ -340,16 +352,15 @@ class ElasticsearchSource(Source):
             "order": [{"_count": "desc"}, {"_key": "asc"}],
         }
         groups: dict[str, Any] = {"terms": terms, **({"aggs": counting} if counting else {})}
-        response = self._bounded(client).search(
-            index=self.config.index, query=query, size=0, aggs={"groups": groups}
-        )
+        body = {"query": query, "size": 0, "aggs": {"groups": groups}}
+        response = self._bounded(client).search(self.config.index, body)
         agg = response["aggregations"]["groups"]
         buckets = [Bucket({name: _key(b)}, _count(b), _latest(b)) for b in agg["buckets"]]
         return buckets, int(agg.get("sum_other_doc_count", 0)) > 0
 
     def _composite_terms(
         self,
-        client: Elasticsearch,
+        client: ClusterClient,
         query: dict[str, Any],
         fields: list[str],
         counting: dict[str, Any] | None,
@@ -362,14 +373,9 @@ class ElasticsearchSource(Source):
         buckets: list[Bucket] = []
         scanned = 0
         while True:
-            response = self._bounded(client).search(
-                index=self.config.index,
-                query=query,
-                size=0,
-                aggs={
-                    "groups": {"composite": composite, **({"aggs": counting} if counting else {})}
-                },
-            )
+            groups = {"composite": composite, **({"aggs": counting} if counting else {})}
+            body = {"query": query, "size": 0, "aggs": {"groups": groups}}
+            response = self._bounded(client).search(self.config.index, body)
             agg = response["aggregations"]["groups"]
             for raw in agg["buckets"]:
                 if raw["doc_count"] >= self.config.min_doc_count:
@@ -382,16 +388,14 @@ class ElasticsearchSource(Source):
                 return buckets, True
             composite["after"] = after
 
-    def _error(self, exc: ApiError | TransportError) -> SourceError:
-        where = f"Elasticsearch cluster {self.config.cluster!r}"
+    def _error(self, exc: ClusterRequestError) -> SourceError:
+        where = self._where()
         prefix = f"search {self.context.search_name!r}: " if self.context.search_name else ""
-        if isinstance(exc, ApiError):
-            status = exc.meta.status
-            reason = error_reason(exc.body) or str(exc.message)
-            transient = status in (408, 429) or status >= 500
-            verb = "failed" if transient else "rejected the query"
-            return SourceError(f"{prefix}{where} {verb}: {reason}", permanent=not transient)
-        return SourceError(f"{prefix}{where} unreachable: {exc}", permanent=False)
+        if exc.answered:
+            reason = error_reason(exc.body) or exc.message
+            verb = "failed" if exc.transient else "rejected the query"
+            return SourceError(f"{prefix}{where} {verb}: {reason}", permanent=not exc.transient)
+        return SourceError(f"{prefix}{where} unreachable: {exc.message}", permanent=False)
 
 
 def time_range(config: ElasticsearchConfig, window: TimeWindow) -> dict[str, Any]:
@@ -424,6 +428,11 @@ def discover_link(
     """Discover on the search's index and query, narrowed to ``keys``, over ``window``."""
     spec = DiscoverQuery(kibana_url, config.index, window, config.query, config.query_dsl, keys)
     return discover_url(spec)
+
+
+def _body(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body from keyword fields, leaving out those given as None."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _count(bucket: Mapping[str, Any]) -> int:

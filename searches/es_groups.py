@@ -15,7 +15,8 @@ from typing import Any
 
 from searches.base import Deadline, Hit, SourceResult, TimeWindow
 
-# Runs one search on the source's index: keyword arguments of Elasticsearch.search.
+# Runs one search on the source's index: the request body's fields as keyword
+# arguments (query, size, aggs...; None leaves one out), whichever product answers.
 Searcher = Callable[..., Mapping[str, Any]]
 PAGE = 1_000
 

@@ -1,9 +1,9 @@
-"""Shared fixtures: a fresh database per test on SQLite and on Postgres, and Elasticsearch.
+"""Shared fixtures: a fresh database per test on SQLite and on Postgres, and search servers.
 
-The servers are real: `scripts/services start` runs PostgreSQL and two
-Elasticsearch servers and writes their URLs to `.services/env`
-(TEST_DATABASE_URL, TEST_ELASTICSEARCH_URL, TEST_ELASTICSEARCH8_URL);
-`scripts/test` does all of it. A missing or unreachable server fails the tests
+The servers are real: `scripts/services start` runs PostgreSQL, two
+Elasticsearch servers and an OpenSearch server and writes their URLs to
+`.services/env` (TEST_DATABASE_URL, TEST_ELASTICSEARCH_URL,
+TEST_ELASTICSEARCH8_URL, TEST_OPENSEARCH_URL); `scripts/test` does all of it. A missing or unreachable server fails the tests
 that need it; it never skips them.
 
 Database fixtures:
@@ -17,6 +17,10 @@ Elasticsearch fixtures:
 - ``es_url`` / ``es`` / ``es_index``: the main server, the newest 9.x, which the
   whole suite runs against.
 - ``es8_url`` / ``es8`` / ``es8_index``: the newest 8.x, for the compatibility subset.
+- ``opensearch_url`` / ``opensearch``: OpenSearch 3.x.
+- ``search_server`` / ``search_index``: Elasticsearch 9.x, then OpenSearch 3.x (tests
+  read ``test_x[elasticsearch]`` and ``test_x[opensearch]``): what the Elasticsearch
+  source's own tests run against (see tests/search_servers.py).
 
 Each fresh database is cheap: the schema is migrated once per test session into a
 template (a SQLite file that is copied; a Postgres ``CREATE DATABASE ... TEMPLATE``).
@@ -34,9 +38,13 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
+from opensearchpy import OpenSearch
 from sqlalchemy import Engine, create_engine, make_url, pool, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+
+from searches.cluster_product import Product
+from tests.search_servers import SearchServer
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICES_ENV = REPO / ".services" / "env"
@@ -287,6 +295,61 @@ def es8_index(es8: Elasticsearch) -> Iterator[str]:
     yield from _unique_index(es8)
 
 
+@pytest.fixture(scope="session")
+def opensearch_url() -> str:
+    """OpenSearch 3.x, which the Elasticsearch source's tests also run against."""
+    return service_url("TEST_OPENSEARCH_URL")
+
+
+@pytest.fixture(scope="session")
+def opensearch(opensearch_url: str) -> Iterator[OpenSearch]:
+    client = OpenSearch(opensearch_url, timeout=30)
+    try:
+        # The server waits 30 s by default (opensearch-py takes a `timeout` argument as
+        # its own request timeout, so it is not passed).
+        client.cluster.health(wait_for_status="yellow")
+    except Exception as exc:
+        client.close()
+        message = f"cannot reach OpenSearch at {opensearch_url}: {exc}; {START_HINT}"
+        pytest.fail(message, pytrace=False)
+    yield client
+    client.close()
+
+
+SEARCH_SERVERS = {
+    # product -> (client fixture, URL fixture, the version scripts/services runs)
+    Product.ELASTICSEARCH: ("es", "es_url", "9.5.4"),
+    Product.OPENSEARCH: ("opensearch", "opensearch_url", "3.6.0"),
+}
+
+
+@pytest.fixture(scope="session", params=list(SEARCH_SERVERS), ids=str)
+def search_server(request: pytest.FixtureRequest) -> SearchServer:
+    """Each search product in turn, for the Elasticsearch source's tests."""
+    product: Product = request.param
+    client_fixture, url_fixture, version = SEARCH_SERVERS[product]
+    return SearchServer(
+        product=product,
+        version=version,
+        url=request.getfixturevalue(url_fixture),
+        client=request.getfixturevalue(client_fixture),
+    )
+
+
+@pytest.fixture(scope="session")
+def es8_server(es8_url: str, es8: Elasticsearch) -> SearchServer:
+    """The 8.x compatibility server, loaded the way ``search_server`` is."""
+    return SearchServer(product=Product.ELASTICSEARCH, version="8.19.21", url=es8_url, client=es8)
+
+
+@pytest.fixture
+def search_index(search_server: SearchServer) -> Iterator[str]:
+    """A unique index name on ``search_server``; it and any index starting with it go at teardown."""
+    name = unique_name("test-")
+    yield name
+    search_server.delete_indices(f"{name}*")
+
+
 # ------------------------------------------------------------------- markers
 
 
@@ -298,7 +361,12 @@ def _uses_postgres(item: pytest.Item) -> bool:
 
 
 def _uses_elasticsearch(item: pytest.Item) -> bool:
-    return bool({"es", "es_url", "es8", "es8_url"} & set(getattr(item, "fixturenames", ())))
+    servers = {"es", "es_url", "es8", "es8_url", "es8_server"} | {
+        "opensearch",
+        "opensearch_url",
+        "search_server",
+    }
+    return bool(servers & set(getattr(item, "fixturenames", ())))
 
 
 _MARKERS: dict[str, Callable[[pytest.Item], bool]] = {

@@ -1,36 +1,36 @@
-"""Windows against the real Elasticsearch: documents inside, on the edges of, and outside."""
+"""Windows against the real Elasticsearch and OpenSearch: documents inside, on the edges of,
+and outside (each test runs once per product: ``search_server``)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import pytest
-from elasticsearch import Elasticsearch, helpers
 from sqlalchemy import select
 
-from bot.config import ClusterConfig, Settings
+from bot.config import Settings
 from bot.definitions.search import DefinitionError, parse_definition
 from bot.models import Alert, AlertState, Resolution, RunStatus
 from bot.runs.runner import preview_search, run_search
 from bot.runtime import Runtime
 from tests.memory_source import T0, create_memory_search
+from tests.search_servers import SearchServer
 
 MS = timedelta(milliseconds=1)
 MIN = timedelta(minutes=1)
 
 
 @pytest.fixture
-def es_runtime(engine, es_url) -> Runtime:
-    clusters = {"default": ClusterConfig(name="default", url=es_url)}
+def es_runtime(engine, search_server: SearchServer) -> Runtime:
+    clusters = {"default": search_server.cluster()}
     return Runtime(
         settings=Settings(database_url=str(engine.url), clusters=clusters), engine=engine
     )
 
 
-def index_docs(es: Elasticsearch, index: str, docs: dict[str, datetime]) -> None:
-    es.indices.create(
-        index=index,
-        mappings={"properties": {"@timestamp": {"type": "date"}, "user": {"type": "keyword"}}},
+def index_docs(server: SearchServer, index: str, docs: dict[str, datetime]) -> None:
+    server.create_index(
+        index, {"properties": {"@timestamp": {"type": "date"}, "user": {"type": "keyword"}}}
     )
     actions = [
         {
@@ -40,7 +40,7 @@ def index_docs(es: Elasticsearch, index: str, docs: dict[str, datetime]) -> None
         }
         for doc_id, ts in docs.items()
     ]
-    helpers.bulk(es, actions, refresh="wait_for")
+    server.bulk(actions)
 
 
 def es_search(runtime: Runtime, index: str, **fields: object) -> int:
@@ -50,11 +50,11 @@ def es_search(runtime: Runtime, index: str, **fields: object) -> int:
     )
 
 
-def test_a_window_includes_its_start_and_excludes_its_end(es, es_index, es_runtime):
+def test_a_window_includes_its_start_and_excludes_its_end(search_server, search_index, es_runtime):
     start, end = T0 - 15 * MIN, T0
     index_docs(
-        es,
-        es_index,
+        search_server,
+        search_index,
         {
             "before-start": start - MS,
             "at-start": start,
@@ -64,7 +64,7 @@ def test_a_window_includes_its_start_and_excludes_its_end(es, es_index, es_runti
             "after-end": end + MIN,
         },
     )
-    search_id = es_search(es_runtime, es_index, lookback="15m", key_fields=["user"])
+    search_id = es_search(es_runtime, search_index, lookback="15m", key_fields=["user"])
     first = run_search(es_runtime, search_id, now=T0)
     assert first.status == RunStatus.SUCCEEDED, first.error
     assert (first.window_start, first.window_end) == (start, end)
@@ -79,10 +79,15 @@ def test_a_window_includes_its_start_and_excludes_its_end(es, es_index, es_runti
     assert third.hits == 0  # nothing is seen twice
 
 
-def test_a_query_elasticsearch_rejects_fails_the_run_with_its_reason(es, es_index, es_runtime):
-    index_docs(es, es_index, {"a": T0 - MIN})
+def test_a_query_elasticsearch_rejects_fails_the_run_with_its_reason(
+    search_server, search_index, es_runtime
+):
+    index_docs(search_server, search_index, {"a": T0 - MIN})
     # Well-formed query DSL, but Elasticsearch cannot read "yesterday-ish" as a date.
-    config = {"index": es_index, "query_dsl": {"range": {"@timestamp": {"gte": "yesterday-ish"}}}}
+    config = {
+        "index": search_index,
+        "query_dsl": {"range": {"@timestamp": {"gte": "yesterday-ish"}}},
+    }
     search_id = create_memory_search(
         es_runtime, "unused", source="elasticsearch", source_config=config
     )
@@ -93,20 +98,24 @@ def test_a_query_elasticsearch_rejects_fails_the_run_with_its_reason(es, es_inde
     assert preview.error and "rejected the query" in preview.error
 
 
-def test_a_malformed_lucene_query_is_refused_before_it_is_saved(es_index):
+def test_a_malformed_lucene_query_is_refused_before_it_is_saved():
     raw = {
         "name": "bad",
         "source": "elasticsearch",
-        "source_config": {"index": es_index, "query": "user:(unclosed"},
+        "source_config": {"index": "logs-*", "query": "user:(unclosed"},
     }
     with pytest.raises(DefinitionError) as caught:
         parse_definition(raw)
     assert [e.field for e in caught.value.errors] == ["source_config.query"]
 
 
-def test_a_count_search_on_elasticsearch_fires_the_dead_man_condition(es, es_index, es_runtime):
-    index_docs(es, es_index, {"login": T0 - 2 * timedelta(hours=1)})  # outside the last hour
-    config = {"index": es_index, "query": "event:ssh", "mode": "count"}
+def test_a_count_search_on_elasticsearch_fires_the_dead_man_condition(
+    search_server, search_index, es_runtime
+):
+    index_docs(
+        search_server, search_index, {"login": T0 - 2 * timedelta(hours=1)}
+    )  # outside the last hour
+    config = {"index": search_index, "query": "event:ssh", "mode": "count"}
     search_id = create_memory_search(
         es_runtime,
         "unused",
@@ -119,13 +128,14 @@ def test_a_count_search_on_elasticsearch_fires_the_dead_man_condition(es, es_ind
     assert (run.status, run.hits, run.alerts_new) == (RunStatus.SUCCEEDED, 0, 1)
 
 
-def test_a_host_that_went_silent_fires_count_below_one_per_host(es, es_index, es_runtime):
-    from tests.searches.conftest import index_documents
+def test_a_host_that_went_silent_fires_count_below_one_per_host(
+    search_server, search_index, es_runtime
+):
     from tests.searches.test_expect_groups import DOCS, NOW
 
-    index_documents(es, es_index, DOCS)
+    search_server.index_documents(search_index, DOCS)
     config = {
-        "index": es_index,
+        "index": search_index,
         "query": "event:login",
         "mode": "terms",
         "group_by": ["host"],
@@ -148,7 +158,7 @@ def test_a_host_that_went_silent_fires_count_below_one_per_host(es, es_index, es
     assert alert.key == "host=web3" and alert.fields == {"host": "web3", "count": 0}
     # web3 logs in again: its count is 1, the condition clears, the alert resolves itself.
     back = {**DOCS[0], "id": "w3-back", "host": "web3", "@timestamp": NOW.isoformat()}
-    index_documents(es, es_index, [back])
+    search_server.index_documents(search_index, [back])
     later = run_search(es_runtime, search_id, now=NOW + MIN)
     assert (later.status, later.alerts_new) == (RunStatus.SUCCEEDED, 0)
     with es_runtime.sessions() as session:

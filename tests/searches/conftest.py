@@ -1,4 +1,7 @@
-"""Documents on both sides of a window's edges, loaded into Elasticsearch and into a file.
+"""Documents on both sides of a window's edges, loaded into a search server and into a file.
+
+The search server is ``search_server``: Elasticsearch 9.x, then OpenSearch 3.x, so
+every test of the Elasticsearch source that uses these fixtures runs on both.
 
 The window is [10:00, 11:00) on 2026-03-01. Documents sit exactly on the start
 (inside), one millisecond before the end (inside), exactly on the end (outside) and
@@ -15,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch, helpers
 
 from bot.config import ClusterConfig, Settings
 from searches.base import SourceContext, TimeWindow
+from tests.search_servers import SearchServer
 
 START = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 END = datetime(2026, 3, 1, 11, 0, tzinfo=UTC)
@@ -65,21 +68,16 @@ def documents() -> list[dict[str, Any]]:
     return sample_documents()
 
 
-def index_documents(es: Elasticsearch, index: str, documents: list[dict[str, Any]]) -> None:
-    actions = [{"_index": index, "_id": d["id"], "_source": d} for d in documents]
-    helpers.bulk(es, actions, refresh="wait_for")
-
-
 @pytest.fixture(scope="module")
-def loaded_index(es: Elasticsearch) -> Iterator[str]:
+def loaded_index(search_server: SearchServer) -> Iterator[str]:
     """An index holding the sample documents (dynamic mapping, as users' logs get).
 
     Module-scoped: the tests only read it, and indexing per test costs a second each.
     """
     name = f"test-a1-{uuid.uuid4().hex[:12]}"
-    index_documents(es, name, sample_documents())
+    search_server.index_documents(name, sample_documents())
     yield name
-    es.indices.delete(index=name, ignore_unavailable=True)
+    search_server.delete_indices(name)
 
 
 @pytest.fixture
@@ -90,12 +88,13 @@ def log_file(tmp_path: Path, documents: list[dict[str, Any]]) -> Path:
 
 
 @pytest.fixture
-def es_settings(es_url: str) -> Settings:
-    """Two names for the test cluster and one that cannot be reached."""
+def es_settings(search_server: SearchServer) -> Settings:
+    """Two names for the test server (its product told by the source itself, and
+    configured) and one cluster that cannot be reached."""
     return Settings(
         clusters={
-            "default": ClusterConfig(name="default", url=es_url),
-            "logs": ClusterConfig(name="logs", url=es_url),
+            "default": search_server.cluster("default"),
+            "logs": search_server.cluster("logs", product=search_server.product),
             "down": ClusterConfig(name="down", url="http://127.0.0.1:9"),
         }
     )

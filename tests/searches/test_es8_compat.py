@@ -13,21 +13,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from bot.config import ClusterConfig, Settings
 from searches.base import ResultKind, SourceContext, SourceError
 from searches.elasticsearch import ElasticsearchSource
-from tests.searches.conftest import INSIDE, START, WINDOW, index_documents, sample_documents
+from tests.search_servers import SearchServer
+from tests.searches.conftest import INSIDE, START, WINDOW, sample_documents
 
 
 @pytest.fixture(scope="module")
-def es8_loaded_index(es8: Elasticsearch) -> Iterator[str]:
+def es8_loaded_index(es8_server: SearchServer) -> Iterator[str]:
     """The sample documents in an index of the 8.x server (read only by the tests)."""
     name = f"test-es8-{uuid.uuid4().hex[:12]}"
-    index_documents(es8, name, sample_documents())
+    es8_server.index_documents(name, sample_documents())
     yield name
-    es8.indices.delete(index=name, ignore_unavailable=True)
+    es8_server.delete_indices(name)
 
 
 @pytest.fixture
@@ -99,14 +99,14 @@ def test_it_reports_a_query_the_8x_cluster_rejects_clearly(
     assert "Cannot parse" in message and "Traceback" not in message
 
 
-def test_silent_groups_count_zero_on_an_8x_cluster(es8: Elasticsearch, es8_url: str) -> None:
+def test_silent_groups_count_zero_on_an_8x_cluster(es8_server: SearchServer) -> None:
     from tests.searches.test_expect_groups import BY_HOST_AND_DC, DOCS
     from tests.searches.test_expect_groups import WINDOW as NOW_WINDOW
 
     name = f"test-es8-expect-{uuid.uuid4().hex[:12]}"
-    index_documents(es8, name, DOCS)
+    es8_server.index_documents(name, DOCS)
     try:
-        settings = Settings(clusters={"default": ClusterConfig(name="default", url=es8_url)})
+        settings = Settings(clusters={"default": es8_server.cluster()})
         raw = {
             "index": name,
             "query": "event:login",
@@ -119,4 +119,4 @@ def test_silent_groups_count_zero_on_an_8x_cluster(es8: Elasticsearch, es8_url: 
         )
         assert source.run(NOW_WINDOW).buckets == BY_HOST_AND_DC
     finally:
-        es8.indices.delete(index=name, ignore_unavailable=True)
+        es8_server.delete_indices(name)

@@ -1,7 +1,8 @@
 """``expect_groups``: a group that went silent counts 0, so "count < 1" per host can fire.
 
-Against the real Elasticsearch (one field: terms; two fields: composite), the file
-source with the same documents, and a real run through the pipeline.
+Against the real Elasticsearch and OpenSearch (one field: terms; two fields:
+composite), the file source with the same documents, and a real run through the
+pipeline.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from searches.base import Bucket, SourceConfigError, SourceContext, TimeWindow
 from searches.elasticsearch import ElasticsearchSource
 from searches.file import FileSource
-from tests.searches.conftest import index_documents
+from tests.search_servers import SearchServer
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 WINDOW = TimeWindow(NOW - timedelta(minutes=5), NOW)
@@ -54,11 +54,11 @@ BY_HOST_AND_DC = [
 
 
 @pytest.fixture(scope="module")
-def logins(es: Elasticsearch) -> Any:
+def logins(search_server: SearchServer) -> Any:
     name = f"test-expect-{NOW:%H%M}-{id(DOCS)}"
-    index_documents(es, name, DOCS)
+    search_server.index_documents(name, DOCS)
     yield name
-    es.indices.delete(index=name, ignore_unavailable=True)
+    search_server.delete_indices(name)
 
 
 @pytest.fixture

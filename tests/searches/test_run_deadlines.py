@@ -42,6 +42,7 @@ from searches.base import (
     SourceResult,
     TimeWindow,
 )
+from searches.cluster_client import ClusterClient, ElasticsearchClient, OpenSearchClient
 from searches.db_deadline import connect_timeout_args, statement_deadline
 from searches.elasticsearch import ElasticsearchSource
 from searches.file import FileSource
@@ -224,14 +225,23 @@ def test_requests_get_the_time_left_only_when_the_deadline_is_nearer_than_the_co
     raw = {"index": "logs-*", "timeout_seconds": 30}
     source = ElasticsearchSource(ElasticsearchSource.parse_config(raw), es_context)
     shared = source.client()
+    assert shared.timeout == 30
     source.deadline = Deadline.after(120)
     assert source._bounded(shared) is shared  # the cached client: no per-run set-up
     source.deadline = Deadline.after(2)
     bounded = source._bounded(shared)
-    assert bounded.transport is shared.transport and 0 < bounded._request_timeout <= 2
+    assert type(bounded) is type(shared) and 0 < bounded.timeout <= 2
+    assert _connections(bounded) is _connections(shared)  # the same pool, not a new one
     source.deadline.cancel()
     with pytest.raises(SourceCancelled):
         source._bounded(shared)
+
+
+def _connections(client: ClusterClient) -> object:
+    if isinstance(client, ElasticsearchClient):
+        return client.raw.transport.node_pool
+    assert isinstance(client, OpenSearchClient)
+    return client.raw.transport.connection_pool
 
 
 # --------------------------------------------------------------------- http

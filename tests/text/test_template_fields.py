@@ -7,15 +7,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from elasticsearch import helpers
 from sqlalchemy import select
 
-from bot.config import ClusterConfig, Settings
+from bot.config import Settings
 from bot.models import Alert, AlertAction, AlertEvent, RunStatus
 from bot.pipeline.fields import FieldView, template_fields
 from bot.runs.runner import preview_search, run_search
 from bot.runtime import Runtime
 from tests.memory_source import T0, create_memory_search
+from tests.search_servers import SearchServer
 
 EVERY_FORM = (
     "{{ fields['user.name'] }}/{{ fields.user.name }}/{{ fields['user']['name'] }}/{{ user.name }}"
@@ -24,18 +24,17 @@ DOC = {"user": {"name": "bob", "role": "dev"}, "event": "ssh", "host": {"name": 
 
 
 @pytest.fixture
-def es_runtime(engine, es_url) -> Runtime:
-    clusters = {"default": ClusterConfig(name="default", url=es_url)}
+def es_runtime(engine, search_server: SearchServer) -> Runtime:
+    clusters = {"default": search_server.cluster()}
     return Runtime(
         settings=Settings(database_url=str(engine.url), clusters=clusters), engine=engine
     )
 
 
-def index_nested(es, index: str) -> None:
-    es.indices.create(index=index, mappings={"properties": {"@timestamp": {"type": "date"}}})
+def index_nested(server: SearchServer, index: str) -> None:
+    server.create_index(index, {"properties": {"@timestamp": {"type": "date"}}})
     stamp = (T0 - timedelta(minutes=2)).isoformat()
-    action = {"_index": index, "_id": "d1", "_source": {"@timestamp": stamp, **DOC}}
-    helpers.bulk(es, [action], refresh="wait_for")
+    server.bulk([{"_index": index, "_id": "d1", "_source": {"@timestamp": stamp, **DOC}}])
 
 
 def the_alert(runtime: Runtime, search_id: int) -> Alert:
@@ -43,9 +42,11 @@ def the_alert(runtime: Runtime, search_id: int) -> Alert:
         return session.scalars(select(Alert).where(Alert.search_id == search_id)).one()
 
 
-def test_every_way_of_naming_a_nested_field_renders_from_elasticsearch(es, es_index, es_runtime):
-    index_nested(es, es_index)
-    config = {"index": es_index, "query": "event:ssh"}
+def test_every_way_of_naming_a_nested_field_renders_from_elasticsearch(
+    search_server, search_index, es_runtime
+):
+    index_nested(search_server, search_index)
+    config = {"index": search_index, "query": "event:ssh"}
     search_id = create_memory_search(
         es_runtime,
         "unused",
@@ -60,9 +61,11 @@ def test_every_way_of_naming_a_nested_field_renders_from_elasticsearch(es, es_in
     assert (alert.title, alert.body) == ("bob/bob/bob/bob", "bob (dev) on web1")
 
 
-def test_a_misspelt_name_renders_empty_and_is_reported_in_preview_and_run(es, es_index, es_runtime):
-    index_nested(es, es_index)
-    config = {"index": es_index, "query": "event:ssh"}
+def test_a_misspelt_name_renders_empty_and_is_reported_in_preview_and_run(
+    search_server, search_index, es_runtime
+):
+    index_nested(search_server, search_index)
+    config = {"index": search_index, "query": "event:ssh"}
     search_id = create_memory_search(
         es_runtime,
         "unused",
