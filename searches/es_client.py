@@ -136,6 +136,9 @@ def detect_product(cluster: Any, timeout: float) -> Product:
     try:
         return product_from_root(status, headers, body)
     except UnknownProduct as exc:
+        if status in (401, 403):  # OpenSearch's security plugin says no more than that
+            message = f"refused the credentials (HTTP {status} to GET /)"
+            raise ClusterRequestError(message, status=status) from None
         raise ClusterRequestError(str(exc), status=status) from None
 
 

@@ -323,6 +323,15 @@ SEARCH_SERVERS = {
 }
 
 
+@pytest.fixture(scope="session")
+def opensearch_server(opensearch_url: str, opensearch: OpenSearch) -> SearchServer:
+    """OpenSearch alone, loaded the way ``search_server`` is."""
+    version = SEARCH_SERVERS[Product.OPENSEARCH][2]
+    return SearchServer(
+        product=Product.OPENSEARCH, version=version, url=opensearch_url, client=opensearch
+    )
+
+
 @pytest.fixture(scope="session", params=list(SEARCH_SERVERS), ids=str)
 def search_server(request: pytest.FixtureRequest) -> SearchServer:
     """Each search product in turn, for the Elasticsearch source's tests."""
@@ -364,6 +373,7 @@ def _uses_elasticsearch(item: pytest.Item) -> bool:
     servers = {"es", "es_url", "es8", "es8_url", "es8_server"} | {
         "opensearch",
         "opensearch_url",
+        "opensearch_server",
         "search_server",
     }
     return bool(servers & set(getattr(item, "fixturenames", ())))

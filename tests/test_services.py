@@ -1,4 +1,5 @@
-"""The test ground is real: a PostgreSQL server, Elasticsearch 9 and 8 servers, fresh databases."""
+"""The test ground is real: a PostgreSQL server, Elasticsearch 9 and 8 servers, an OpenSearch
+server, fresh databases."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from elasticsearch import Elasticsearch, helpers
 from sqlalchemy import Engine, inspect, text
 
 from bot.migrate import current_revision, head_revision
+from tests.search_servers import SearchServer
 
 
 def test_it_talks_to_a_real_postgresql_server(pg_engine: Engine) -> None:
@@ -109,3 +111,22 @@ def test_it_runs_the_newest_elasticsearch_8_for_the_compatibility_subset(
     es8: Elasticsearch,
 ) -> None:
     assert _node_versions(es8) == {"8.19.21"}
+
+
+def test_it_runs_opensearch_3_for_the_elasticsearch_sources_tests(
+    opensearch_server: SearchServer,
+) -> None:
+    assert opensearch_server.node_versions() == {"3.6.0"}
+    root = opensearch_server.client.info()  # OpenSearch has `GET /`: what tells it apart
+    assert root["version"]["distribution"] == "opensearch"
+
+
+def test_each_search_server_indexes_and_counts(
+    search_server: SearchServer, search_index: str
+) -> None:
+    search_server.create_index(search_index, {"properties": {"host": {"type": "keyword"}}})
+    actions = [
+        {"_index": search_index, "_id": str(i), "_source": {"host": f"web{i}"}} for i in range(3)
+    ]
+    assert search_server.bulk(actions) == (3, [])
+    assert search_server.client.count(index=search_index)["count"] == 3

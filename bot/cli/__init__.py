@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Client libraries that log every retry with a full traceback; the failure reaches the
 # user (and the run's record) as one line anyway, so these say only what matters.
-QUIET_LIBRARIES = ("elastic_transport", "urllib3")
+QUIET_LIBRARIES = ("elastic_transport", "opensearch", "urllib3")
 
 
 class _NoLibraryTracebacks(logging.Filter):

@@ -1,19 +1,28 @@
-"""``411 config check``: the effective configuration, secrets masked, and what is missing."""
+"""``411 config check``: the effective configuration, secrets masked, and what is missing.
+
+It also reaches each configured cluster and prints the product and version it
+answers as, or why it cannot be reached; either problem makes the check fail.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from bot.config import Mode, Settings, load_settings
+from bot.config import ClusterConfig, Mode, Settings, load_settings
 from bot.db import safe_url
 from bot.definitions.redact import mask_secret, mask_url
+from searches.base import SourceError
+from searches.cluster_client import ClusterRequestError
+from searches.es_client import cluster_info
 
 
 def register(subparsers: Any) -> None:
     config = subparsers.add_parser("config", help="inspect the configuration")
     commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    check = commands.add_parser("check", help="print the effective configuration")
+    check = commands.add_parser(
+        "check", help="print the effective configuration and reach each search cluster"
+    )
     check.add_argument(
         "--mode",
         choices=[m.value for m in Mode],
@@ -74,10 +83,27 @@ def render(settings: Settings) -> list[str]:
         )
         tls = f"CA {cluster.ca_file}" if cluster.ca_file else f"verify={cluster.verify_certs}"
         sigma = f", Sigma pipeline {cluster.sigma_pipeline}" if cluster.sigma_pipeline else ""
+        product = cluster.product or "product detected"
         lines.append(
-            f"ELASTICSEARCH[{cluster.name}] {mask_url(cluster.url)} ({auth}, {tls}{sigma})"
+            f"ELASTICSEARCH[{cluster.name}] {mask_url(cluster.url)} ({auth}, {tls}, {product}{sigma})"
         )
     return lines
+
+
+def reach_cluster(cluster: ClusterConfig) -> tuple[str, bool]:
+    """One line on what the cluster answers as (product and version), and whether all is well."""
+    name = f"cluster {cluster.name}:"
+    try:
+        info = cluster_info(cluster)
+    except ClusterRequestError as exc:
+        reason = exc.message if not exc.answered else f"HTTP {exc.status}: {exc.message}"
+        return f"{name} UNREACHABLE ({mask_url(cluster.url)}): {reason}", False
+    except SourceError as exc:  # e.g. its CA file is missing
+        return f"{name} MISCONFIGURED: {exc}", False
+    answered = f"{info.product.display_name} {info.version or '(version not disclosed)'}"
+    if cluster.product is not None and cluster.product is not info.product:
+        return f"{name} configured as {cluster.product} but answers as {answered}", False
+    return f"{name} {answered}", True
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -86,6 +112,12 @@ def _check(args: argparse.Namespace) -> int:
         print(line)
     print()
     ok = True
+    for cluster in settings.clusters.values():
+        line, reached = reach_cluster(cluster)
+        print(line, flush=True)
+        ok = ok and reached
+    if settings.clusters:
+        print()
     for mode in Mode:
         missing = missing_for(mode, settings)
         if missing:

@@ -88,14 +88,24 @@ def test_search_export_of_an_unknown_search_is_a_one_line_error(
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("product", "title"),
+    [("", "Elasticsearch"), ("elasticsearch", "Elasticsearch"), ("opensearch", "OpenSearch")],
+)
 def test_an_unreachable_elasticsearch_gives_no_tracebacks(
-    db_env: dict[str, str], tmp_path: Path
+    db_env: dict[str, str], tmp_path: Path, product: str, title: str
 ) -> None:
+    # Without a product the Elasticsearch client asks which it is; with one, that
+    # product's client (opensearch-py for OpenSearch) makes the request.
     (tmp_path / "es.yaml").write_text(ES_SEARCH)
-    env = {**db_env, "ELASTICSEARCH_URL": f"http://127.0.0.1:{closed_port()}"}
+    env = {
+        **db_env,
+        "ELASTICSEARCH_URL": f"http://127.0.0.1:{closed_port()}",
+        "ELASTICSEARCH_PRODUCT": product,
+    }
     result = run_411("search", "test", "es.yaml", env=env, cwd=tmp_path)
     assert result.returncode == 1
-    assert "Elasticsearch cluster 'default' unreachable" in result.stdout
+    assert f"{title} cluster 'default' unreachable" in result.stdout
     assert "Traceback" not in result.stderr
     assert "Retrying request" not in result.stderr
     # A real run (what the worker does) logs no retry tracebacks either.
