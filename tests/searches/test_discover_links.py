@@ -1,4 +1,4 @@
-""" "Open in Discover" links, read back and asked of the real Elasticsearch.
+""" "Open in Discover" links, read back and asked of the real Elasticsearch (and OpenSearch).
 
 A link is only right if Kibana, opening it, would show the documents behind the
 alert: so each link is parsed (rison), its query run with its time range on its
@@ -12,21 +12,21 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from elasticsearch import Elasticsearch
 
-from bot.config import ClusterConfig, Settings, load_settings
+from bot.config import Settings, load_settings
 from searches import rison
 from searches.base import SourceContext
 from searches.discover import DiscoverQuery, discover_url
 from searches.elasticsearch import ElasticsearchSource
+from tests.search_servers import SearchServer
 from tests.searches.conftest import END, START, WINDOW
 
 KIBANA = "https://kibana.example.com:5601/base"
 
 
 @pytest.fixture
-def kibana_context(es_url: str) -> SourceContext:
-    cluster = ClusterConfig(name="default", url=es_url, kibana_url=KIBANA)
+def kibana_context(search_server: SearchServer) -> SourceContext:
+    cluster = search_server.cluster(kibana_url=KIBANA)
     return SourceContext(
         search_id=1, search_name="d", settings=Settings(clusters={"default": cluster})
     )
@@ -41,7 +41,7 @@ def read_link(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return rison.loads(unquote(params["_g"])), rison.loads(unquote(params["_a"]))
 
 
-def documents_behind(es: Elasticsearch, url: str) -> list[str]:
+def documents_behind(server: SearchServer, url: str) -> list[str]:
     """What Discover shows for the link: its query, over its time range, on its data view."""
     global_state, app_state = read_link(url)
     time = global_state["time"]
@@ -53,14 +53,13 @@ def documents_behind(es: Elasticsearch, url: str) -> list[str]:
     ]
     if query["query"]:
         clauses.append({"query_string": {"query": query["query"]}})
-    response = es.search(
-        index=app_state["dataSource"]["dataViewId"], query={"bool": {"filter": clauses}}, size=100
-    )
+    body = {"query": {"bool": {"filter": clauses}}, "size": 100}
+    response = server.client.search(index=app_state["dataSource"]["dataViewId"], body=body)
     return sorted(hit["_id"] for hit in response["hits"]["hits"])
 
 
 def test_a_hits_searchs_link_shows_the_alerts_documents_in_the_runs_window(
-    loaded_index: str, kibana_context: SourceContext, es: Elasticsearch
+    loaded_index: str, kibana_context: SourceContext, search_server: SearchServer
 ) -> None:
     config = ElasticsearchSource.parse_config(
         {"index": loaded_index, "query": "status:[500 TO 599]"}
@@ -74,7 +73,7 @@ def test_a_hits_searchs_link_shows_the_alerts_documents_in_the_runs_window(
     }
     assert app_state["index"] == app_state["dataSource"]["dataViewId"] == loaded_index
     assert app_state["query"]["query"] == "status:[500 TO 599]"
-    assert documents_behind(es, result.link) == sorted(hit.id for hit in result.hits)
+    assert documents_behind(search_server, result.link) == sorted(hit.id for hit in result.hits)
     # One alert per user (key field "user"): its link narrows to that user's documents.
     by_user: dict[str, list[str]] = {}
     for hit in result.hits:
@@ -83,11 +82,11 @@ def test_a_hits_searchs_link_shows_the_alerts_documents_in_the_runs_window(
     for user, expected in by_user.items():
         link = result.link_for({"user": user})
         assert read_link(link)[1]["query"]["query"] == f'(status:[500 TO 599]) AND user:"{user}"'
-        assert documents_behind(es, link) == sorted(expected)
+        assert documents_behind(search_server, link) == sorted(expected)
 
 
 def test_a_terms_searchs_link_shows_each_buckets_documents(
-    loaded_index: str, kibana_context: SourceContext, es: Elasticsearch
+    loaded_index: str, kibana_context: SourceContext, search_server: SearchServer
 ) -> None:
     config = ElasticsearchSource.parse_config(
         {"index": loaded_index, "mode": "terms", "group_by": ["host"], "query": "NOT status:200"}
@@ -102,20 +101,20 @@ def test_a_terms_searchs_link_shows_each_buckets_documents(
             END.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         )
         assert app_state["index"] == loaded_index
-        assert len(documents_behind(es, link)) == bucket.count
+        assert len(documents_behind(search_server, link)) == bucket.count
 
 
 def test_a_query_dsl_search_travels_as_a_filter_and_values_cannot_break_the_query(
-    loaded_index: str, es: Elasticsearch
+    loaded_index: str, search_server: SearchServer
 ) -> None:
     dsl = {"range": {"bytes": {"gte": 200}}}
     spec = DiscoverQuery(KIBANA, loaded_index, WINDOW, None, dsl, {"user": 'Bob" OR user:*'})
     url = discover_url(spec)
     _, app_state = read_link(url)
     assert app_state["filters"][0]["query"] == dsl
-    assert documents_behind(es, url) == []  # the quote stayed inside the value
+    assert documents_behind(search_server, url) == []  # the quote stayed inside the value
     bob = discover_url(replace(spec, keys={"user": "Bob"}))
-    assert documents_behind(es, bob) == ["mid-1", "mid-4"]
+    assert documents_behind(search_server, bob) == ["mid-1", "mid-4"]
 
 
 def test_the_kibana_url_is_read_per_cluster_and_is_no_cluster_itself() -> None:
