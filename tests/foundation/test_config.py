@@ -105,7 +105,7 @@ def test_config_check_shows_every_setting_and_no_secret_character() -> None:
     text = "\n".join(render(settings))
     assert "ELASTICSEARCH[default] http://elastic:***@es:9200" in text
     assert (
-        "ELASTICSEARCH[siem] http://siem:9200 (no auth, verify=True, Sigma pipeline ecs_windows_old)"
+        "ELASTICSEARCH[siem] http://siem:9200 (no auth, verify=True, product detected, Sigma pipeline ecs_windows_old)"
         in text
     )
     assert "EsPassw0rd" not in text
