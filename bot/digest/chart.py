@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.digest.sql import RangeKey, open_by_priority, range_aggregates
+from bot.digest.sql import RangeKey, Scope, open_by_priority, range_aggregates
 from bot.models import Alert, Priority
 
 CHART_DAYS = 14
@@ -60,12 +60,14 @@ def day_boundaries(now: datetime, tz: ZoneInfo, days: int = CHART_DAYS) -> list[
     return [*edges, now]
 
 
-def day_series(session: Session, now: datetime, tz: ZoneInfo, days: int = CHART_DAYS) -> DaySeries:
+def day_series(
+    session: Session, now: datetime, tz: ZoneInfo, days: int = CHART_DAYS, scope: Scope = None
+) -> DaySeries:
     edges = day_boundaries(now, tz, days)
     ranges = list(pairwise(edges))
-    created = range_aggregates(session, Alert.created_at, ranges)
-    resolved = range_aggregates(session, Alert.resolved_at, ranges)
-    open_now = sum(open_by_priority(session).values())
+    created = range_aggregates(session, Alert.created_at, ranges, scope=scope)
+    resolved = range_aggregates(session, Alert.resolved_at, ranges, scope=scope)
+    open_now = sum(open_by_priority(session, scope).values())
 
     def on(day: int, counts: dict[RangeKey, tuple[int, float]]) -> int:
         return sum(counts.get((day, p), (0, 0.0))[0] for p in Priority)

@@ -18,6 +18,7 @@ from bot.deliveries.outbox import Keys
 from bot.digest.chart import CHART_DAYS, day_series, render_chart
 from bot.digest.figures import compute_figures
 from bot.digest.render import RenderedDigest, render_digest
+from bot.digest.sql import Scope
 from bot.models import Delivery, DeliveryKind, DigestPeriod
 
 
@@ -39,13 +40,16 @@ def build_digest(
     tz: ZoneInfo,
     now: datetime,
     link_base: str,
+    scope: Scope,
 ) -> Digest:
-    """Read-only: aggregate queries, then rendering in memory."""
-    figures = compute_figures(session, start, end, now=now)
+    """Read-only: aggregate queries over the searches in ``scope``, then rendering in memory.
+
+    ``scope`` is what the digest's readers may all see (``bot/alerts/visibility.py``)."""
+    figures = compute_figures(session, start, end, now=now, scope=scope)
     rendered = render_digest(figures, period=period, tz=tz, link_base=link_base, now=now)
     png = None
     if rendered.details is not None:
-        series = day_series(session, end, tz, CHART_DAYS)
+        series = day_series(session, end, tz, CHART_DAYS, scope)
         png = render_chart(series, title=f"Alerts per day, last {CHART_DAYS} days")
     return Digest(rendered, png, period, start, end)
 

@@ -27,7 +27,7 @@ from sqlalchemy import and_, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.digest.response_times import ResponseTimes, response_times
-from bot.digest.sql import RangeKey, open_by_priority, range_aggregates
+from bot.digest.sql import RangeKey, Scope, in_scope, open_by_priority, range_aggregates
 from bot.models import Alert, AlertState, Priority, Resolution, RunStatus, Search, SearchRun
 
 OPEN_STATES = (AlertState.NEW, AlertState.IN_PROGRESS)
@@ -145,18 +145,29 @@ class DigestFigures:
 
 
 def compute_figures(
-    session: Session, start: datetime, end: datetime, *, now: datetime, top: int = TOP_N
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    top: int = TOP_N,
+    scope: Scope = None,
 ) -> DigestFigures:
-    """All the digest's figures for ``[start, end)`` and the period of equal length before it."""
+    """All the digest's figures for ``[start, end)`` and the period of equal length before it,
+    counting only the searches in ``scope`` (what the digest's readers may see; None: all)."""
     if end <= start:
         raise ValueError("a digest period must end after it starts")
     prev_start = start - (end - start)
     ranges = [(prev_start, start), (start, end), (end, max(now, end))]
-    created = _Buckets(range_aggregates(session, Alert.created_at, ranges))
-    resolved = _Buckets(range_aggregates(session, Alert.resolved_at, ranges, with_seconds=True))
-    acked = _Buckets(range_aggregates(session, Alert.acknowledged_at, ranges, with_seconds=True))
-    open_now = open_by_priority(session)
-    failures = _failure_totals(session, prev_start, start, end)
+    created = _Buckets(range_aggregates(session, Alert.created_at, ranges, scope=scope))
+    resolved = _Buckets(
+        range_aggregates(session, Alert.resolved_at, ranges, with_seconds=True, scope=scope)
+    )
+    acked = _Buckets(
+        range_aggregates(session, Alert.acknowledged_at, ranges, with_seconds=True, scope=scope)
+    )
+    open_now = open_by_priority(session, scope)
+    failures = _failure_totals(session, prev_start, start, end, scope)
 
     def period(bucket: int, p_start: datetime, p_end: datetime, failed: int) -> PeriodFigures:
         since_end = [_CURRENT, _AFTER] if bucket == _PREVIOUS else [_AFTER]
@@ -174,18 +185,18 @@ def compute_figures(
             mean_ack_seconds=acked.mean_seconds(bucket),
             mean_resolve_seconds=resolved.mean_seconds(bucket),
             failed_runs=failed,
-            ack_times=response_times(session, Alert.acknowledged_at, p_start, p_end),
-            resolve_times=response_times(session, Alert.resolved_at, p_start, p_end),
+            ack_times=response_times(session, Alert.acknowledged_at, p_start, p_end, scope),
+            resolve_times=response_times(session, Alert.resolved_at, p_start, p_end, scope),
         )
 
     return DigestFigures(
         current=period(_CURRENT, start, end, failures[_CURRENT]),
         previous=period(_PREVIOUS, prev_start, start, failures[_PREVIOUS]),
-        noisiest=noisiest_searches(session, prev_start, start, end, top),
-        tuning=tuning_candidates(session, start, end, top),
-        failed=failed_searches(session, start, end, top),
-        waiting=waiting_alerts(session, top),
-        resolvers=top_resolvers(session, start, end, top),
+        noisiest=noisiest_searches(session, prev_start, start, end, top, scope),
+        tuning=tuning_candidates(session, start, end, top, scope),
+        failed=failed_searches(session, start, end, top, scope),
+        waiting=waiting_alerts(session, top, scope),
+        resolvers=top_resolvers(session, start, end, top, scope),
     )
 
 
@@ -208,20 +219,26 @@ class _Buckets:
 
 
 def _failure_totals(
-    session: Session, prev_start: datetime, start: datetime, end: datetime
+    session: Session, prev_start: datetime, start: datetime, end: datetime, scope: Scope = None
 ) -> dict[int, int]:
     in_current = func.sum(case((SearchRun.scheduled_for >= start, 1), else_=0))
     query = select(func.count(), func.coalesce(in_current, 0)).where(
         SearchRun.status.in_(FAILED_RUNS),
         SearchRun.scheduled_for >= prev_start,
         SearchRun.scheduled_for < end,
+        in_scope(SearchRun.search_id, scope),
     )
     total, current = session.execute(query).one()
     return {_PREVIOUS: int(total) - int(current), _CURRENT: int(current)}
 
 
 def noisiest_searches(
-    session: Session, prev_start: datetime, start: datetime, end: datetime, top: int = TOP_N
+    session: Session,
+    prev_start: datetime,
+    start: datetime,
+    end: datetime,
+    top: int = TOP_N,
+    scope: Scope = None,
 ) -> list[NoisySearch]:
     """The searches that created the most alerts in the period, with the period before.
 
@@ -243,7 +260,7 @@ def noisiest_searches(
         Search.name.label("name"),
         created_between(start, end).label("current"),
         created_between(prev_start, start).label("previous"),
-    ).subquery()
+    ).where(in_scope(Search.id, scope)).subquery()
     query = (
         select(per_search)
         .where(per_search.c.current > 0)
@@ -269,7 +286,7 @@ def noisiest_searches(
 
 
 def tuning_candidates(
-    session: Session, start: datetime, end: datetime, top: int = TOP_N
+    session: Session, start: datetime, end: datetime, top: int = TOP_N, scope: Scope = None
 ) -> list[TuningCandidate]:
     """Searches most often resolved as "not an issue" in the period: worth tuning."""
     nai = func.sum(case((Alert.resolution == Resolution.NOT_AN_ISSUE, 1), else_=0)).label("nai")
@@ -278,6 +295,7 @@ def tuning_candidates(
         .where(
             Alert.resolved_at >= start,
             Alert.resolved_at < end,
+            in_scope(Alert.search_id, scope),
         )
         .group_by(Alert.search_id)
         .order_by(nai.desc(), Alert.search_id)
@@ -292,13 +310,14 @@ def tuning_candidates(
 
 
 def failed_searches(
-    session: Session, start: datetime, end: datetime, top: int = TOP_N
+    session: Session, start: datetime, end: datetime, top: int = TOP_N, scope: Scope = None
 ) -> list[FailedSearch]:
     """Searches with failed or timed-out runs scheduled in the period, most failures first."""
     in_period = and_(
         SearchRun.status.in_(FAILED_RUNS),
         SearchRun.scheduled_for >= start,
         SearchRun.scheduled_for < end,
+        in_scope(SearchRun.search_id, scope),
     )
     failures = func.count().label("failures")
     query = (
@@ -322,7 +341,7 @@ def failed_searches(
     return result
 
 
-def waiting_alerts(session: Session, top: int = TOP_N) -> list[WaitingAlert]:
+def waiting_alerts(session: Session, top: int = TOP_N, scope: Scope = None) -> list[WaitingAlert]:
     """The oldest open alerts nobody is assigned to.
 
     The oldest ``top`` of each open state come from the ``(state, created_at)`` index in
@@ -331,7 +350,9 @@ def waiting_alerts(session: Session, top: int = TOP_N) -> list[WaitingAlert]:
     """
     per_state = [
         select(Alert.id)
-        .where(Alert.state == state, Alert.assignee.is_(None))
+        .where(
+            Alert.state == state, Alert.assignee.is_(None), in_scope(Alert.search_id, scope)
+        )
         .order_by(Alert.created_at, Alert.id)
         .limit(top)
         .subquery()
@@ -361,7 +382,7 @@ def waiting_alerts(session: Session, top: int = TOP_N) -> list[WaitingAlert]:
 
 
 def top_resolvers(
-    session: Session, start: datetime, end: datetime, top: int = TOP_N
+    session: Session, start: datetime, end: datetime, top: int = TOP_N, scope: Scope = None
 ) -> list[Resolver]:
     """Who resolved the most alerts in the period (people only, not autoclose)."""
     resolved = func.count().label("resolved")
@@ -372,6 +393,7 @@ def top_resolvers(
             Alert.resolved_at < end,
             Alert.resolved_by.is_not(None),
             Alert.resolved_by.not_in(SYSTEM_ACTORS),
+            in_scope(Alert.search_id, scope),
         )
         .group_by(Alert.resolved_by)
         .order_by(resolved.desc(), Alert.resolved_by)

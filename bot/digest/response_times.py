@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from bot.digest.sql import seconds_between
+from bot.digest.sql import Scope, in_scope, seconds_between
 from bot.models import Alert
 
 MAX_SAMPLES = 50_000
@@ -44,12 +44,16 @@ def summarise(values: Sequence[float]) -> ResponseTimes:
 
 
 def response_times(
-    session: Session, column: InstrumentedAttribute[Any], start: datetime, end: datetime
+    session: Session,
+    column: InstrumentedAttribute[Any],
+    start: datetime,
+    end: datetime,
+    scope: Scope = None,
 ) -> ResponseTimes:
     """Seconds from creation to ``column`` of the alerts whose ``column`` is in [start, end)."""
     query = (
         select(seconds_between(column, Alert.created_at))
-        .where(column >= start, column < end)
+        .where(column >= start, column < end, in_scope(Alert.search_id, scope))
         .limit(MAX_SAMPLES)
     )
     return summarise([float(v) for v in session.scalars(query) if v is not None])

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from bot.alerts.visibility import channel_search_ids
 from bot.background import BackgroundLoop
 from bot.digest.compose import build_digest, enqueue_digest
 from bot.digest.periods import DuePeriod, due_periods
@@ -79,6 +80,7 @@ class DigestScheduler(BackgroundLoop):
                 tz=due.tz,
                 now=now,
                 link_base=self.link_base,
+                scope=channel_search_ids(session, due.channel),
             )
         with self.runtime.sessions() as session:
             try:

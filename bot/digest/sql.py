@@ -10,11 +10,11 @@ falls back to the standard ``EXTRACT(EPOCH FROM ...)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, func, literal_column, select, union_all
+from sqlalchemy import ColumnElement, Float, func, literal_column, select, true, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -60,6 +60,12 @@ def _sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 RangeKey = tuple[int, Priority]
+Scope = Collection[int] | None  # the searches a digest may count (visibility); None: all
+
+
+def in_scope(column: Any, scope: Scope) -> ColumnElement[bool]:
+    """``column IN scope``: a search id column limited to what the digest's readers may see."""
+    return true() if scope is None else column.in_(sorted(scope))
 
 
 def range_aggregates(
@@ -68,6 +74,7 @@ def range_aggregates(
     ranges: Sequence[tuple[datetime, datetime]],
     *,
     with_seconds: bool = False,
+    scope: Scope = None,
 ) -> dict[RangeKey, tuple[int, float]]:
     """Alerts whose ``column`` falls in each ``[lo, hi)`` range, per priority.
 
@@ -93,7 +100,12 @@ def range_aggregates(
                     literal_column(str(j)).label("p"),
                     func.count().label("n"),
                     seconds.label("s"),
-                ).where(Alert.priority == priority, column >= lo, column < hi)
+                ).where(
+                    Alert.priority == priority,
+                    column >= lo,
+                    column < hi,
+                    in_scope(Alert.search_id, scope),
+                )
             )
     priorities = list(Priority)
     result: dict[RangeKey, tuple[int, float]] = {}
@@ -103,7 +115,7 @@ def range_aggregates(
     return result
 
 
-def open_by_priority(session: Session) -> dict[Priority, int]:
+def open_by_priority(session: Session, scope: Scope = None) -> dict[Priority, int]:
     """Alerts open now (not resolved), per priority.
 
     ``resolved_at IS NULL`` rather than the state: resolving sets it and reopening clears
@@ -112,7 +124,9 @@ def open_by_priority(session: Session) -> dict[Priority, int]:
     """
     branches: list[Any] = [
         select(literal_column(str(j)).label("p"), func.count().label("n")).where(
-            Alert.priority == priority, Alert.resolved_at.is_(None)
+            Alert.priority == priority,
+            Alert.resolved_at.is_(None),
+            in_scope(Alert.search_id, scope),
         )
         for j, priority in enumerate(Priority)
     ]

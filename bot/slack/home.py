@@ -14,11 +14,13 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.alerts.visibility import Viewer
 from bot.models import Alert, AlertState, Priority, Search
 from bot.slack import limits
 from bot.slack.blocks import PRIORITY_BADGE, Block, button, mrkdwn, plain_text, state_line, when
 from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, alert_block_id
+from bot.slack.services import Services
 from bot.text.escape import code, escape_mrkdwn, mention_channel, truncate
 
 ROWS = 8
@@ -40,12 +42,17 @@ def _alert_row(alert: Alert, search_name: str, part: str) -> list[Block]:
     return [section]
 
 
-def home_view(session: Session, user_id: str) -> Block:
-    rows = session.execute(
-        select(Alert, Search.name)
+def home_view(session: Session, viewer: Viewer) -> Block:
+    """What ``viewer`` may see (bot/alerts/visibility.py): their alerts, the open alerts
+    of searches they may see, and those searches' failures."""
+    user_id = viewer.user_id
+    visible = viewer.search_ids(session)
+    found = session.execute(
+        select(Alert, Search)
         .join(Search, Search.id == Alert.search_id)
-        .where(Alert.state != AlertState.RESOLVED)
+        .where(Alert.state != AlertState.RESOLVED, Alert.search_id.in_(visible))
     ).all()
+    rows = [(alert, search.name) for alert, search in viewer.alerts(found)]
     mine = [(a, n) for a, n in rows if a.assignee == user_id]
     blocks: list[Block] = [
         {"type": "header", "text": plain_text("411", 150)},
@@ -72,15 +79,19 @@ def home_view(session: Session, user_id: str) -> Block:
         ]
         for alert, name in top:
             blocks.extend(_alert_row(alert, name, "open"))
-    blocks.extend(_failing(session))
+    blocks.extend(_failing(session, visible))
     view = {"type": "home", "blocks": blocks[: limits.MAX_VIEW_BLOCKS]}
     return view
 
 
-def _failing(session: Session) -> list[Block]:
+def _failing(session: Session, visible: list[int]) -> list[Block]:
     failing = session.scalars(
         select(Search)
-        .where(Search.deleted_at.is_(None), Search.consecutive_failures > 0)
+        .where(
+            Search.deleted_at.is_(None),
+            Search.consecutive_failures > 0,
+            Search.id.in_(visible),
+        )
         .order_by(Search.consecutive_failures.desc())
     ).all()
     blocks: list[Block] = [
@@ -102,10 +113,15 @@ def _failing(session: Session) -> list[Block]:
     ]
 
 
-def publish(client: WebClient, session: Session, user_id: str) -> None:
-    view = home_view(session, user_id)
+def publish(client: WebClient, session: Session, viewer: Viewer) -> None:
+    view = home_view(session, viewer)
     limits.ensure_view(view)
     client.views_publish(user_id=user_id, view=view)
+
+
+def _viewer(context: dict[str, Any], user_id: str) -> Viewer:
+    services: Services = context["services"]
+    return Viewer(services.runtime.settings, services.directory, user_id)
 
 
 def register(app: App) -> None:
@@ -115,7 +131,7 @@ def register(app: App) -> None:
         if event.get("tab", "home") != "home":
             return
         with context["db"] as session:
-            publish(client, session, event["user"])
+            publish(client, session, _viewer(context, event["user"]))
 
     @app.action(ActionId.HOME_REFRESH)
     @guarded
@@ -124,4 +140,4 @@ def register(app: App) -> None:
     ) -> None:
         ack()
         with context["db"] as session:
-            publish(client, session, body["user"]["id"])
+            publish(client, session, _viewer(context, body["user"]["id"]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from standin.methods import chat, directory, files, views
+from standin.methods import chat, directory, files, membership, views
 from standin.webapi import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -10,4 +10,5 @@ HANDLERS: dict[str, Handler] = {
     **directory.HANDLERS,
     **views.HANDLERS,
     **files.HANDLERS,
+    **membership.HANDLERS,
 }

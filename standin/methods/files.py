@@ -10,7 +10,7 @@ import json
 import mimetypes
 
 from standin.methods.chat import channel_arg
-from standin.model import JSON, Message, StoredFile
+from standin.model import BOT_USER_ID, JSON, Channel, Message, StoredFile
 from standin.webapi import ApiError, Args, StandInContext
 
 MAX_FILE_BYTES = 1024**3  # Slack's limit is 1 GB
@@ -63,6 +63,18 @@ def _files_arg(ctx: StandInContext, args: Args) -> list[StoredFile]:
     return found
 
 
+def _shareable(ctx: StandInContext, channel_id: str) -> Channel:
+    """A conversation a file may be shared in, as real Slack decides: named by its ID (a
+    user ID is not a conversation: open the DM with conversations.open first), and with the
+    bot as a member (chat:write.public lets it post, not share files)."""
+    if channel_id in ctx.workspace.users:
+        raise ApiError("invalid_channel", ["[ERROR] a user ID is not a conversation ID"])
+    channel = channel_arg(ctx, Args(channel=channel_id))
+    if BOT_USER_ID not in channel.members:
+        raise ApiError("not_in_channel")
+    return channel
+
+
 def complete_upload(ctx: StandInContext, args: Args) -> JSON:
     with ctx.workspace.lock:
         return _complete_upload(ctx, args)
@@ -73,7 +85,7 @@ def _complete_upload(ctx: StandInContext, args: Args) -> JSON:
     channel_ids = [c for c in (args.text("channels") or "").split(",") if c]
     if args.text("channel_id"):
         channel_ids.append(args.required("channel_id"))
-    channels = [channel_arg(ctx, Args(channel=c)) for c in channel_ids]
+    channels = [_shareable(ctx, c) for c in channel_ids]
     thread_ts = args.text("thread_ts") or None
     for channel in channels:
         message = Message(

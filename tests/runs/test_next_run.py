@@ -70,6 +70,10 @@ def test_a_fire_moves_the_stored_next_run_at_the_next_sync(runtime, dataset, mak
 
 
 def test_app_home_shows_a_failing_searchs_next_run(runtime, dataset, make_search):
+    from dataclasses import replace
+
+    from bot.alerts.permissions import StaticDirectory
+    from bot.alerts.visibility import Viewer
     from bot.slack.home import home_view
 
     search_id = make_search(dataset[0], schedule="every 1m")
@@ -82,6 +86,7 @@ def test_app_home_shows_a_failing_searchs_next_run(runtime, dataset, make_search
     with runtime.sessions.begin() as session:
         session.execute(update(Search).values(consecutive_failures=2))
     with runtime.sessions() as session:
-        text = str(home_view(session, "U_ALICE"))
+        admin = Viewer(replace(runtime.settings, admins=("U_ALICE",)), StaticDirectory(), "U_ALICE")
+        text = str(home_view(session, admin))
     assert f"`#{search_id}`" in text and "next run <!date^" in text
     assert "next run -" not in text

@@ -76,26 +76,29 @@ def _fit(title: str, rows: list[tuple[Alert, str]]) -> Reply:
 def alerts(ctx: CommandContext, args: Args) -> Reply:
     mode = args.words[0].lower() if args.words else "open"
     query = (
-        select(Alert, Search.name)
+        select(Alert, Search)
         .join(Search, Search.id == Alert.search_id)
         .where(Alert.state != AlertState.RESOLVED)
     )
     with ctx.db as session:
         if mode == "open":
-            title = "*Open alerts*"
+            title = "*Open alerts you may see*"
         elif mode == "mine":
             query = query.where(Alert.assignee == ctx.actor.user_id)
             title = f"*Open alerts assigned to {mention_user(ctx.actor.user_id)}*"
         elif mode == "search":
-            search = search_store.find_search(session, args.word(1, "search"))
+            search = ctx.viewer.find_search(session, args.word(1, "search"))
             query = query.where(Alert.search_id == search.id)
             title = f"*Open alerts of {escape_mrkdwn(search.name)}*"
         else:
             raise InvalidInput(
                 f"Unknown alert list {code(mode, 50)}. Usage: `/411 alerts [open | mine | search <id|name>]`"
             )
+        # Only alerts of searches this person may see are read, then each alert is checked
+        # (its own channel decides): nobody learns of an alert they could not see in Slack.
+        query = query.where(Alert.search_id.in_(ctx.viewer.search_ids(session)))
         rows = session.execute(query.order_by(Alert.id.desc()).limit(MAX_ALERTS)).all()
-        pairs = [(alert, name) for alert, name in rows]
+        pairs = [(alert, search.name) for alert, search in ctx.viewer.alerts(rows)]
         pairs.sort(key=lambda pair: (-pair[0].priority.rank, -pair[0].id))
         if not pairs:
             return Reply(title + ": none. :tada:")
@@ -135,7 +138,7 @@ def _request(args: Args) -> SuppressRequest:
 def suppress(ctx: CommandContext, args: Args) -> Reply:
     request = _request(args)
     with ctx.db as session:
-        search = search_store.find_search(session, request.search_ref)
+        search = ctx.viewer.find_search(session, request.search_ref)
         check_act_on_search(ctx.settings, ctx.services.directory, ctx.actor, search)
         key = suppressions_service.key_from_input(
             session, search, request.key_words, request.key_options
@@ -161,8 +164,11 @@ def suppress(ctx: CommandContext, args: Args) -> Reply:
 def suppressions(ctx: CommandContext, args: Args) -> Reply:
     lines = []
     with ctx.db as session:
+        visible = set(ctx.viewer.search_ids(session))
         for listed in suppressions_service.active_suppressions(session):
             row = listed.suppression
+            if row.search_id is not None and row.search_id not in visible:
+                continue  # what someone silences tells what their alerts say
             what = code(row.dedupe_key, 150) if row.dedupe_key else code(row.match or {}, 150)
             until = when(row.expires_at) if row.expires_at else "until lifted"
             reason = f" · {escape_mrkdwn(row.reason)}" if row.reason else ""

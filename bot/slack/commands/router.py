@@ -25,6 +25,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.alerts.permissions import Actor
+from bot.alerts.visibility import Viewer
 from bot.errors import InvalidInput
 from bot.slack.commands.parse import Args, parse
 from bot.slack.feedback import guarded, tell_user
@@ -96,6 +97,11 @@ class CommandContext:
     @property
     def settings(self) -> Settings:
         return self.services.runtime.settings
+
+    @property
+    def viewer(self) -> Viewer:
+        """The person who typed the command, as what they may see (bot/alerts/visibility.py)."""
+        return Viewer(self.settings, self.services.directory, self.actor.user_id)
 
 
 Handler = Callable[[CommandContext, Args], Reply | None]

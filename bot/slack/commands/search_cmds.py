@@ -139,7 +139,7 @@ def test(ctx: CommandContext, args: Args) -> None:
         target = defn
     else:
         with ctx.db as session:
-            search = search_store.find_search(session, args.word(0, "search"))
+            search = ctx.viewer.find_search(session, args.word(0, "search"))
             defn = definition_from_search(search)
             target = search.id
     _check_source(ctx, defn.source)
@@ -157,7 +157,8 @@ def test(ctx: CommandContext, args: Args) -> None:
 def list_(ctx: CommandContext, args: Args) -> Reply:
     text_filter = " ".join(args.words) or None
     with ctx.db as session:
-        summaries = search_store.list_searches(session, text_filter)
+        visible = set(ctx.viewer.search_ids(session))
+        summaries = [s for s in search_store.list_searches(session, text_filter) if s.id in visible]
     if not summaries:
         return Reply(
             "No searches"
@@ -186,7 +187,7 @@ def list_(ctx: CommandContext, args: Args) -> Reply:
 )
 def show(ctx: CommandContext, args: Args) -> Reply:
     with ctx.db as session:
-        search = search_store.find_search(session, args.word(0, "search"))
+        search = ctx.viewer.find_search(session, args.word(0, "search"))
         definition = yaml.safe_dump(
             redacted_definition_dict(definition_from_search(search)),
             sort_keys=False,
@@ -237,7 +238,7 @@ def show(ctx: CommandContext, args: Args) -> Reply:
 )
 def edit(ctx: CommandContext, args: Args) -> Reply | None:
     with ctx.db as session:
-        search = search_store.find_search(session, args.word(0, "search"))
+        search = ctx.viewer.find_search(session, args.word(0, "search"))
         check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "edit")
         defn = definition_from_search(search)
         if args.options:
@@ -275,7 +276,7 @@ def merge_edit(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
 def _toggle(ctx: CommandContext, args: Args, enabled: bool) -> Reply:
     verb = "enable" if enabled else "disable"
     with ctx.db as session:
-        search = search_store.find_search(session, args.word(0, "search"))
+        search = ctx.viewer.find_search(session, args.word(0, "search"))
         check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, verb)
         changed = search_store.set_enabled(session, search, enabled, ctx.actor.user_id)
         name = search.name
@@ -303,7 +304,7 @@ def disable(ctx: CommandContext, args: Args) -> Reply:
 )
 def delete(ctx: CommandContext, args: Args) -> Reply:
     with ctx.db as session:
-        search = search_store.find_search(session, args.word(0, "search"))
+        search = ctx.viewer.find_search(session, args.word(0, "search"))
         check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "delete")
         name = search.name
         search_store.delete_search(session, search, ctx.actor.user_id, "deleted with /411")
@@ -317,7 +318,7 @@ def delete(ctx: CommandContext, args: Args) -> Reply:
 )
 def push_token(ctx: CommandContext, args: Args) -> Reply:
     with ctx.db as session:
-        search = search_store.find_search(session, args.word(0, "search"))
+        search = ctx.viewer.find_search(session, args.word(0, "search"))
         check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "edit")
         token = search_store.issue_push_token(session, search, ctx.actor.user_id)
         search_id, name = search.id, search.name
@@ -334,7 +335,7 @@ def push_token(ctx: CommandContext, args: Args) -> Reply:
 @REGISTRY.add("search run", "/411 search run <id|name>", "run a search now, for real")
 def run(ctx: CommandContext, args: Args) -> None:
     with ctx.db as session:
-        search = search_store.find_search(session, args.word(0, "search"))
+        search = ctx.viewer.find_search(session, args.word(0, "search"))
         check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "run")
         search_id, name = search.id, search.name
     ctx.later(run_job, ctx.settings, search_id, name)
