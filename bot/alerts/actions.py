@@ -20,9 +20,13 @@ from bot.alerts import transitions
 from bot.alerts.permissions import Actor, Directory, check_alert_action, may_act_on_alert
 from bot.alerts.transitions import MAX_NOTE
 from bot.config import Settings
+from bot.deliveries import outbox
+from bot.deliveries.outbox import Keys
 from bot.errors import BotError, InvalidInput, NotFound, PermissionDenied
-from bot.models import Alert, AlertState, Resolution, Search, utcnow
-from bot.text.escape import mention_user
+from bot.models import Alert, AlertState, DeliveryKind, Resolution, Search, utcnow
+from bot.text.escape import code, mention_channel, mention_user
+from bot.text.links import message_link, permalink_base
+from bot.text.refs import Ref
 
 MIN_SNOOZE = 60
 MAX_SNOOZE = 90 * 86400
@@ -104,8 +108,28 @@ def assign(ctx: ActionContext, alert_id: int, user_id: str) -> Alert:
             "or not named by its search): pick someone who may.",
             field="assignee",
         )
-    transitions.assign(_change(ctx), alert, user_id)
+    event = transitions.assign(_change(ctx), alert, user_id)
+    if user_id != ctx.actor.user_id:
+        _tell_assignee(ctx, alert, event.id, user_id)
     return alert
+
+
+def _tell_assignee(ctx: ActionContext, alert: Alert, event_id: int, user_id: str) -> None:
+    """A DM to the new assignee, with the way to the alert's message (a person picked them:
+    they may act on it, so they may see it)."""
+    link = message_link(permalink_base(ctx.settings.slack_api_url), alert.channel, alert.message_ts)
+    where = f"<{link}|open the alert>" if link else f"in {mention_channel(alert.channel)}"
+    text = (
+        f"{mention_user(ctx.actor.user_id)} assigned {Ref.ALERT(alert.id)} to you: "
+        f"{code(alert.title or alert.dedupe_key, 200)} · {where}"
+    )
+    outbox.enqueue(
+        ctx.session,
+        key=Keys.ALERT_ASSIGNED_DM.build(alert_id=alert.id, event_id=event_id),
+        kind=DeliveryKind.MESSAGE,
+        channel=user_id,
+        payload={"text": text},
+    )
 
 
 def _check_snooze(seconds: int) -> None:

@@ -45,6 +45,10 @@ class Directory(Protocol):
 
     def in_channel(self, user_id: str, channel_id: str) -> bool: ...
 
+    def channel_members(self, channel_id: str) -> frozenset[str]:
+        """The people in a channel (not the bot itself); empty when unknown."""
+        ...
+
 
 @dataclass
 class StaticDirectory:
@@ -59,6 +63,9 @@ class StaticDirectory:
     def in_channel(self, user_id: str, channel_id: str) -> bool:
         return user_id in self.channels.get(channel_id, set())
 
+    def channel_members(self, channel_id: str) -> frozenset[str]:
+        return frozenset(self.channels.get(channel_id, set()))
+
 
 class SlackDirectory:
     """Group and channel membership from the Web API, cached for ``ttl`` seconds."""
@@ -68,6 +75,7 @@ class SlackDirectory:
         self.ttl = ttl
         self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
+        self._self_id: str | None = None
 
     def _get(self, kind: str, ref: str) -> frozenset[str]:
         key = (kind, ref)
@@ -103,6 +111,19 @@ class SlackDirectory:
 
     def in_channel(self, user_id: str, channel_id: str) -> bool:
         return user_id in self._get("channel", channel_id)
+
+    def channel_members(self, channel_id: str) -> frozenset[str]:
+        return self._get("channel", channel_id) - {self._own_user_id()}
+
+    def _own_user_id(self) -> str:
+        """The bot's user: a member of every channel it posts to, and never a reader."""
+        if self._self_id is None:
+            try:
+                self._self_id = str(self.client.auth_test()["user_id"] or "")
+            except SlackApiError as exc:
+                log.warning("auth.test failed: %s", exc.response.get("error"))
+                return ""
+        return self._self_id
 
 
 def _matches(user_id: str, refs: tuple[str, ...] | list[str], directory: Directory) -> bool:

@@ -16,7 +16,7 @@ Lists, App Home, ``search show``, the digest, suppressions and assignments all a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from bot.definitions import store as search_store
 from bot.errors import NotFound
 from bot.models import Alert, Search
 from bot.text.escape import code
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -74,10 +75,24 @@ class Viewer:
         return search
 
 
-def channel_search_ids(session: Session, channel: str) -> list[int]:
-    """The searches whose alerts every member of ``channel`` may see: those posting there,
-    unrestricted. The digest of a channel counts only these."""
-    rows: Sequence[Search] = session.scalars(
-        select(Search).where(Search.channel == channel).order_by(Search.id)
-    ).all()
-    return [search.id for search in rows if not search.restricted_to]
+def channel_search_ids(
+    session: Session, channel: str, settings: Settings, directory: Directory | None
+) -> list[int]:
+    """The searches whose alerts every member of ``channel`` may see; a digest posted there
+    counts only these.
+
+    Always the unrestricted searches that post to the channel itself. With a directory
+    (Slack), also every search each member may see otherwise (a digest channel whose
+    people all sit in #alerts counts #alerts). Members unknown: nothing more.
+    """
+    searches = list(session.scalars(select(Search).order_by(Search.id)))
+    own = {s.id for s in searches if s.channel == channel and not s.restricted_to}
+    readers = directory.channel_members(channel) if directory is not None else frozenset()
+    if directory is None or not readers:
+        return sorted(own)
+    shared = {
+        s.id
+        for s in searches
+        if all(may_act_on_search(settings, directory, reader, s) for reader in readers)
+    }
+    return sorted(own | shared)

@@ -98,6 +98,7 @@ class Keys:
     ALERT_UPDATE_BY_RUN = _format("alert:{alert_id}:update:run:{run_id}")
     ALERT_RENOTIFY = _format("alert:{alert_id}:renotify:{n}")
     ALERT_EVENT_REPLY = _format("alert:{alert_id}:event:{event_id}")
+    ALERT_ASSIGNED_DM = _format("alert:{alert_id}:assigned-dm:{event_id}")
     BURST_POST = _format("run:{run_id}:burst")
     BURST_LISTING = _format("burst:{burst_id}:list:{chunk}")
     BURST_BULK_REPLY = _format("burst:{burst_id}:bulk:{stamp}:{user}")

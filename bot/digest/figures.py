@@ -255,12 +255,16 @@ def noisiest_searches(
             .scalar_subquery()
         )
 
-    per_search = select(
-        Search.id.label("id"),
-        Search.name.label("name"),
-        created_between(start, end).label("current"),
-        created_between(prev_start, start).label("previous"),
-    ).where(in_scope(Search.id, scope)).subquery()
+    per_search = (
+        select(
+            Search.id.label("id"),
+            Search.name.label("name"),
+            created_between(start, end).label("current"),
+            created_between(prev_start, start).label("previous"),
+        )
+        .where(in_scope(Search.id, scope))
+        .subquery()
+    )
     query = (
         select(per_search)
         .where(per_search.c.current > 0)
@@ -350,9 +354,7 @@ def waiting_alerts(session: Session, top: int = TOP_N, scope: Scope = None) -> l
     """
     per_state = [
         select(Alert.id)
-        .where(
-            Alert.state == state, Alert.assignee.is_(None), in_scope(Alert.search_id, scope)
-        )
+        .where(Alert.state == state, Alert.assignee.is_(None), in_scope(Alert.search_id, scope))
         .order_by(Alert.created_at, Alert.id)
         .limit(top)
         .subquery()

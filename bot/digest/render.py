@@ -14,22 +14,20 @@ and every list is bounded, so any data fits Slack's limits (checked in the tests
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from bot.digest.figures import ByPriority, DigestFigures, PeriodFigures, WaitingAlert
 from bot.digest.response_times import ResponseTimes
 from bot.models import DigestPeriod, Priority
-from bot.text.escape import code, escape_mrkdwn, is_slack_id, mention_user, truncate
+from bot.text.escape import code, escape_mrkdwn, mention_user, truncate
+from bot.text.links import message_link
 from bot.text.refs import Ref
 from searches.durations import format_duration
 
 LINE_LIMIT = 280  # one list line; five lines a section keep sections far below 3000
-_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
 PRIORITY_ORDER = [Priority.CRITICAL, Priority.HIGH, Priority.MEDIUM, Priority.LOW]
 PRIORITY_MARK = {
     Priority.CRITICAL: "🔴",
@@ -51,21 +49,6 @@ class RenderedDigest:
     details: SlackMessage | None  # None when the period was quiet
     chart_title: str
     chart_at: int = 3  # where the chart's image block goes in the top post's blocks
-
-
-def permalink_base(slack_api_url: str) -> str:
-    """``https://slack.com/api/`` -> ``https://slack.com/archives/``.
-
-    Slack redirects ``slack.com/archives/<channel>/p<ts>`` to the reader's workspace;
-    the local stand-in serves the same path next to its ``/api/``.
-    """
-    return urljoin(slack_api_url, "../archives/")
-
-
-def message_link(base: str, channel: str | None, ts: str | None) -> str | None:
-    if not (channel and ts and is_slack_id(channel) and _TS.match(ts)):
-        return None
-    return f"{base}{channel}/p{ts.replace('.', '')}"
 
 
 def render_digest(

@@ -21,14 +21,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from bot.alerts.permissions import Directory, SlackDirectory
 from bot.alerts.visibility import channel_search_ids
 from bot.background import BackgroundLoop
 from bot.digest.compose import build_digest, enqueue_digest
 from bot.digest.periods import DuePeriod, due_periods
-from bot.digest.render import permalink_base
 from bot.errors import BotError
 from bot.models import DigestPost, DigestSubscription, utcnow
 from bot.runtime import Runtime
+from bot.text.links import permalink_base
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,18 @@ log = logging.getLogger(__name__)
 class DigestScheduler(BackgroundLoop):
     thread_name = "digest-scheduler"
 
-    def __init__(self, runtime: Runtime, *, interval: float = 30.0) -> None:
+    def __init__(
+        self, runtime: Runtime, *, interval: float = 30.0, directory: Directory | None = None
+    ) -> None:
         super().__init__()
         self.runtime = runtime
         self.interval = interval
         self.link_base = permalink_base(runtime.settings.slack_api_url)
+        # Who reads each digest channel decides what it may count; without a token (tests,
+        # a bot with no Slack yet) only the searches posting to the channel itself count.
+        if directory is None and runtime.settings.slack_bot_token:
+            directory = SlackDirectory(runtime.slack_client())
+        self.directory = directory
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -80,7 +88,9 @@ class DigestScheduler(BackgroundLoop):
                 tz=due.tz,
                 now=now,
                 link_base=self.link_base,
-                scope=channel_search_ids(session, due.channel),
+                scope=channel_search_ids(
+                    session, due.channel, self.runtime.settings, self.directory
+                ),
             )
         with self.runtime.sessions() as session:
             try:

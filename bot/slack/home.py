@@ -116,7 +116,7 @@ def _failing(session: Session, visible: list[int]) -> list[Block]:
 def publish(client: WebClient, session: Session, viewer: Viewer) -> None:
     view = home_view(session, viewer)
     limits.ensure_view(view)
-    client.views_publish(user_id=user_id, view=view)
+    client.views_publish(user_id=viewer.user_id, view=view)
 
 
 def _viewer(context: dict[str, Any], user_id: str) -> Viewer:

@@ -109,8 +109,9 @@ def add_run(
 
 
 def build_world(session: Session) -> World:
-    noisy = add_search(session, NOISY_NAME)
-    quiet = add_search(session, "quiet-one")
+    # Both post to the digest channel: its digest counts them (bot/alerts/visibility.py).
+    noisy = add_search(session, NOISY_NAME, channel="C_DIGEST")
+    quiet = add_search(session, "quiet-one", channel="C_DIGEST")
     secret = add_search(session, "secret", restricted_to=["U_ALICE"])
     nai, taken, cleared = Resolution.NOT_AN_ISSUE, Resolution.ACTION_TAKEN, Resolution.CLEARED
     P = Priority

@@ -65,7 +65,8 @@ def test_a_channel_subscribes_and_gets_its_digest_with_its_chart_and_details(
 
     top = [m for m in standin.messages("C_DIGEST") if "daily digest" in m.get("text", "")]
     assert len(top) == 1
-    assert "5 new, 5 resolved, 4 still open" in top[0]["text"]
+    # The restricted search's open alert (b3) is not for everyone in #digest: not counted.
+    assert "5 new, 5 resolved, 3 still open" in top[0]["text"]
     assert top[0]["blocks"][0]["type"] == "header"
     replies = standin.replies("C_DIGEST", top[0]["ts"])
     texts = [r.get("text", "") for r in replies]
@@ -89,7 +90,7 @@ def test_preview_answers_the_caller_alone_and_sends_the_chart_to_their_dm(
     slack_runtime: Runtime, standin: SlackStandIn, bot: BotServer
 ) -> None:
     with slack_runtime.sessions() as session:
-        search = add_search(session, "preview-search")
+        search = add_search(session, "preview-search", channel="C_ALERTS")  # Bob is in it
         session.add(
             Alert(
                 search_id=search.id,
@@ -115,7 +116,7 @@ def test_preview_answers_the_caller_alone_and_sends_the_chart_to_their_dm(
         [upload] = session.scalars(select(Delivery)).all()
         assert (upload.kind, upload.channel, upload.status) == (
             DeliveryKind.UPLOAD,
-            "U_BOB",
+            "D_BOB",  # the DM opened with conversations.open: a user ID is refused
             DeliveryStatus.SENT,
         )
     files = [f for f in standin.workspace.files.values() if f.name.endswith(".png")]

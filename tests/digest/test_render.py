@@ -20,9 +20,10 @@ from bot.digest.figures import (
     WaitingAlert,
     compute_figures,
 )
-from bot.digest.render import RenderedDigest, SlackMessage, permalink_base, render_digest
+from bot.digest.render import RenderedDigest, SlackMessage, render_digest
 from bot.models import DigestPeriod, Priority
 from bot.slack.limits import check_message, iter_texts
+from bot.text.links import permalink_base
 from tests.digest.conftest import NOW, World, add_search
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -153,8 +153,11 @@ def test_it_creates_a_search_inline_and_lists_shows_disables_and_deletes_it(
     assert (
         "outcome:failure" in blocks_text and "Last runs" in blocks_text and "History" in blocks_text
     )
+    # Dave is in none of its channels: for him the search does not exist.
     standin.send_command("U_DAVE", "C_GENERAL", f"search disable {search_id}")
-    assert "Only the owner" in _said(standin, "U_DAVE", channel="C_GENERAL")
+    assert "No search with id or name `1`" in _said(standin, "U_DAVE", channel="C_GENERAL")
+    standin.send_command("U_CAROL", "C_ALERTS", f"search disable {search_id}")
+    assert "Only the owner" in _said(standin, "U_CAROL")
     standin.send_command("U_BOB", "C_ALERTS", f"search disable {search_id}")
     assert "disabled now" in _said(standin, "U_BOB", 3)
     standin.send_command("U_ALICE", "C_ALERTS", f"search edit {search_id} priority=critical")
@@ -338,13 +341,13 @@ def test_it_hands_digest_commands_to_the_digest(
 ) -> None:
     from bot.models import DigestSubscription
 
-    standin.send_command("U_BOB", "C_DIGEST", "digest subscribe 08:30 Europe/Paris")
-    wait_for(lambda: standin.ephemerals("U_BOB", "C_DIGEST"), what="the digest's answer")
+    standin.send_command("U_ALICE", "C_DIGEST", "digest subscribe 08:30 Europe/Paris")
+    wait_for(lambda: standin.ephemerals("U_ALICE", "C_DIGEST"), what="the digest's answer")
     with runtime.sessions() as session:
         sub = session.scalar(select(DigestSubscription))
         assert sub is not None and sub.channel == "C_DIGEST" and sub.time_of_day == "08:30"
         assert sub.timezone == "Europe/Paris"
-    standin.send_command("U_BOB", "C_DIGEST", "digest")
-    wait_for(lambda: len(standin.ephemerals("U_BOB", "C_DIGEST")) >= 2, what="the subscription")
+    standin.send_command("U_ALICE", "C_DIGEST", "digest")
+    wait_for(lambda: len(standin.ephemerals("U_ALICE", "C_DIGEST")) >= 2, what="the subscription")
     # The answer is the only thing shown: no "working on it" notice before or after it.
-    assert not [e for e in standin.ephemerals("U_BOB", "C_DIGEST") if "Working on" in e.text]
+    assert not [e for e in standin.ephemerals("U_ALICE", "C_DIGEST") if "Working on" in e.text]

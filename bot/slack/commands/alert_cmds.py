@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from bot.alerts import suppressions as suppressions_service
 from bot.alerts.permissions import check_act_on_search, is_admin
-from bot.definitions import store as search_store
 from bot.errors import InvalidInput, PermissionDenied
 from bot.models import Alert, AlertState, Search, utcnow
 from bot.slack import limits

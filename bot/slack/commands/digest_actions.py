@@ -18,18 +18,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.alerts.visibility import Viewer
 from bot.deliveries.outbox import Keys
 from bot.digest.compose import build_digest, enqueue_chart
 from bot.digest.periods import parse_time_of_day, parse_timezone
-from bot.digest.render import permalink_base
 from bot.errors import InvalidInput
 from bot.models import DigestPeriod, DigestSubscription, utcnow
 from bot.runtime import Runtime
+from bot.slack.commands.digest_access import check_may_subscribe, ensure_bot_in, open_dm
 from bot.slack.limits import check_message
 from bot.text.escape import code, is_slack_id
+from bot.text.links import permalink_base
 
 USAGE = (
     "Usage: `/411 digest` (this channel's subscription), "
@@ -45,27 +48,40 @@ class DigestReply:
 
 
 @dataclass(frozen=True)
+class Caller:
+    """Who typed ``/411 digest``, in which channel, and the Web API to reach Slack with."""
+
+    viewer: Viewer
+    channel_id: str
+    client: WebClient
+
+    @property
+    def user_id(self) -> str:
+        return self.viewer.user_id
+
+
+@dataclass(frozen=True)
 class SubscribeRequest:
     time_of_day: str
     timezone: str
     weekly: bool
 
 
-def digest_command(runtime: Runtime, user_id: str, channel_id: str, args: list[str]) -> DigestReply:
+def digest_command(runtime: Runtime, caller: Caller, args: list[str]) -> DigestReply:
     words = [w for w in args if w.strip()]
     action = words[0].lower() if words else "show"
     rest = words[1:]
     if action == "show":
-        return show(runtime, channel_id)
+        return show(runtime, caller.channel_id)
     if action == "subscribe":
         request = parse_subscribe(rest, runtime.settings.timezone)
-        return subscribe(runtime, user_id, channel_id, request)
+        return subscribe(runtime, caller, request)
     if action == "unsubscribe":
         _no_more(rest, "unsubscribe")
-        return unsubscribe(runtime, channel_id)
+        return unsubscribe(runtime, caller)
     if action == "preview":
         weekly = _weekly_flag(rest)
-        return preview(runtime, user_id, channel_id, weekly=weekly)
+        return preview(runtime, caller, weekly=weekly)
     if action == "help":
         return DigestReply(USAGE)
     raise InvalidInput(f"Unknown digest command {code(action, 40)}. {USAGE}", field="command")
@@ -101,10 +117,12 @@ def show(runtime: Runtime, channel_id: str) -> DigestReply:
         return DigestReply(f"This channel gets {_describe(sub)}.")
 
 
-def subscribe(
-    runtime: Runtime, user_id: str, channel_id: str, request: SubscribeRequest
-) -> DigestReply:
+def subscribe(runtime: Runtime, caller: Caller, request: SubscribeRequest) -> DigestReply:
+    channel_id, user_id = caller.channel_id, caller.user_id
     _check_channel(channel_id)
+    with runtime.sessions() as session:
+        check_may_subscribe(session, caller.viewer, channel_id)
+    joined = ensure_bot_in(caller.client, channel_id)  # before anything is written
     for _attempt in range(2):  # a concurrent first subscribe wins the insert; then update it
         with runtime.sessions() as session:
             sub = _subscription(session, channel_id)
@@ -119,13 +137,14 @@ def subscribe(
             except IntegrityError:
                 session.rollback()
                 continue
-            return DigestReply(f"Subscribed: this channel gets {_describe(sub)}.")
+            return DigestReply(f"Subscribed: this channel gets {_describe(sub)}.{joined}")
     raise InvalidInput("The subscription changed at the same moment; please try again.")
 
 
-def unsubscribe(runtime: Runtime, channel_id: str) -> DigestReply:
+def unsubscribe(runtime: Runtime, caller: Caller) -> DigestReply:
     with runtime.sessions() as session:
-        sub = _subscription(session, channel_id)
+        check_may_subscribe(session, caller.viewer, caller.channel_id)
+        sub = _subscription(session, caller.channel_id)
         if sub is None:
             return DigestReply("This channel had no digest subscription; nothing changed.")
         session.delete(sub)
@@ -133,10 +152,10 @@ def unsubscribe(runtime: Runtime, channel_id: str) -> DigestReply:
     return DigestReply("Unsubscribed: this channel gets no more digests.")
 
 
-def preview(
-    runtime: Runtime, user_id: str, channel_id: str = "", *, weekly: bool = False
-) -> DigestReply:
+def preview(runtime: Runtime, caller: Caller, *, weekly: bool = False) -> DigestReply:
     """The digest of the period ending now, for the caller only; the chart goes to their DM.
+
+    It counts only the searches the caller may see (``bot/alerts/visibility.py``).
 
     Days are cut in the channel's digest time zone when it has one, else the default.
     """
@@ -144,11 +163,19 @@ def preview(
     period = DigestPeriod.WEEKLY if weekly else DigestPeriod.DAILY
     start = now - timedelta(days=7 if weekly else 1)
     link_base = permalink_base(runtime.settings.slack_api_url)
+    user_id = caller.user_id
     with runtime.sessions() as session:
-        sub = _subscription(session, channel_id) if channel_id else None
+        sub = _subscription(session, caller.channel_id) if caller.channel_id else None
         tz = parse_timezone(sub.timezone if sub else runtime.settings.timezone)
         digest = build_digest(
-            session, period=period, start=start, end=now, tz=tz, now=now, link_base=link_base
+            session,
+            period=period,
+            start=start,
+            end=now,
+            tz=tz,
+            now=now,
+            link_base=link_base,
+            scope=caller.viewer.search_ids(session),
         )
     text = digest.rendered.top.text
     blocks = list(digest.rendered.top.blocks)
@@ -162,12 +189,13 @@ def preview(
                 _context("The details are too long to show here; the channel digest has them.")
             )
     if digest.chart_png is not None and is_slack_id(user_id):
+        dm = open_dm(caller.client, user_id)
         with runtime.sessions() as session:
             # One preview chart per person per minute: a double-submitted command posts once.
             key = Keys.DIGEST_PREVIEW_CHART.build(
                 user=user_id, period=period.value, minute=f"{now:%Y%m%dT%H%M}"
             )
-            enqueue_chart(session, digest, user_id, key)
+            enqueue_chart(session, digest, dm, key)
             session.commit()
         blocks.append(_context("The chart is on its way to your DMs with 411."))
     return DigestReply(text, blocks)

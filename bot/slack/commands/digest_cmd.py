@@ -14,9 +14,10 @@ from bot.slack.commands.router import REGISTRY, CommandContext, Reply
 )
 def digest(ctx: CommandContext, args: Args) -> Reply:
     try:
-        from bot.slack.commands.digest_actions import digest_command
+        from bot.slack.commands.digest_actions import Caller, digest_command
     except ImportError:
         raise BotError("The digest is not available in this installation.") from None
     words = list(args.words) + [f"{k}={v}" for k, v in args.options.items()]
-    reply = digest_command(ctx.runtime, ctx.actor.user_id, ctx.channel_id, words)
+    caller = Caller(ctx.viewer, ctx.channel_id, ctx.client)
+    reply = digest_command(ctx.runtime, caller, words)
     return Reply(reply.text, list(reply.blocks) if reply.blocks else None)
