@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from elasticsearch import Elasticsearch, helpers
 from sqlalchemy import func, select
 
 from bot.definitions.search import SearchDefinition
@@ -25,6 +24,7 @@ from bot.rule_import.report import Converted
 from bot.runs.runner import run_search
 from bot.runtime import Runtime
 from tests.conftest import REPO
+from tests.search_servers import SearchServer
 
 CORPUS = REPO.parent / "shared" / "corpus" / "elastalert2" / "rules"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ def at(minutes_ago: float) -> str:
 
 
 def index_docs(
-    es: Elasticsearch,
+    server: SearchServer,
     index: str,
     docs: list[dict[str, Any]],
     keywords: tuple[str, ...] = (),
@@ -48,13 +48,13 @@ def index_docs(
     properties: dict[str, Any] = {time_field: {"type": "date"}}
     properties |= {name: {"type": "keyword"} for name in keywords}
     properties |= {name: {"type": "float"} for name in floats}
-    if not es.indices.exists(index=index):
-        es.indices.create(index=index, mappings={"properties": properties})
+    if not server.client.indices.exists(index=index):
+        server.create_index(index, {"properties": properties})
     actions = []
     for doc in docs:
         source = {k: v for k, v in doc.items() if k != "minutes_ago"}
         actions.append({"_index": index, "_source": {time_field: at(doc["minutes_ago"]), **source}})
-    helpers.bulk(es, actions, refresh="wait_for")
+    server.bulk(actions)
 
 
 def corpus_rule(name: str) -> dict[str, Any]:

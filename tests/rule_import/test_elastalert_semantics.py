@@ -1,10 +1,10 @@
 """Each ElastAlert2 rule type, converted, alerts exactly when ElastAlert2's semantics say.
 
-Against the real Elasticsearch and through the runner (``run_search``), on SQLite
-and Postgres: documents that should trigger the rule and documents that should
-not are indexed around a fixed ``NOW``, the converted search runs at ``NOW``, and
-the alerts it wrote are compared with what ElastAlert2 would match (its
-documentation and ``ruletypes.py``). The shipped example rules are used where
+Against the real Elasticsearch and OpenSearch (``search_server``) and through the
+runner (``run_search``), on SQLite and Postgres: documents that should trigger the
+rule and documents that should not are indexed around a fixed ``NOW``, the
+converted search runs at ``NOW``, and the alerts it wrote are compared with what
+ElastAlert2 would match (its documentation and ``ruletypes.py``). The shipped example rules are used where
 ElastAlert2 has one for the type; blacklist, whitelist and flatline have none,
 so their rules are written here.
 """
@@ -14,18 +14,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
 
-from bot.config import ClusterConfig, Settings
+from bot.config import Settings
 from bot.models import RunStatus
 from bot.runtime import Runtime
+from tests.search_servers import SearchServer
 
 from .elastalert_runs import NOW, convert, corpus_rule, index_docs, run
 
 
 @pytest.fixture
-def runtime(engine: Any, es_url: str) -> Runtime:
-    clusters = {"default": ClusterConfig(name="default", url=es_url)}
+def runtime(engine: Any, search_server: SearchServer) -> Runtime:
+    clusters = {"default": search_server.cluster()}
     return Runtime(
         settings=Settings(database_url=str(engine.url), clusters=clusters), engine=engine
     )
@@ -36,35 +36,37 @@ def _ok(fired: Any) -> dict[str, Any]:
     return fired.alerts
 
 
-def test_any_alerts_on_every_matching_document(es: Elasticsearch, es_index: str, runtime: Runtime):
+def test_any_alerts_on_every_matching_document(
+    search_server: SearchServer, search_index: str, runtime: Runtime
+):
     rule = corpus_rule("example_iris_alert_any.yaml")  # query_string "session_status: opened"
-    index_docs(es, es_index, [
+    index_docs(search_server, search_index, [
         {"minutes_ago": 3, "session_status": "opened", "user": "a"},
         {"minutes_ago": 5, "session_status": "opened", "user": "b"},
         {"minutes_ago": 4, "session_status": "closed", "user": "c"},
     ])  # fmt: skip
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     assert sorted(a.content["user"] for a in alerts.values()) == ["a", "b"]
 
 
 def test_frequency_fires_at_num_events_within_the_timeframe(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = corpus_rule("example_frequency.yaml")  # 50 events of some_field:some_value in 4h
     matching = {"some_field": "some_value"}
     docs = [{"minutes_ago": 5 + i, **matching} for i in range(49)]
     docs += [{"minutes_ago": 5 * 60, **matching}]  # outside the 4 hours
     docs += [{"minutes_ago": 10, "some_field": "other"} for _ in range(5)]
-    index_docs(es, es_index, docs, keywords=("some_field",))
-    defn = convert(rule, es_index)
+    index_docs(search_server, search_index, docs, keywords=("some_field",))
+    defn = convert(rule, search_index)
     assert _ok(run(runtime, defn)) == {}  # 49 in the timeframe: fewer than num_events
-    index_docs(es, es_index, [{"minutes_ago": 1, **matching}])
+    index_docs(search_server, search_index, [{"minutes_ago": 1, **matching}])
     alerts = _ok(run(runtime, defn))
     assert [(a.dedupe_key, a.content["count"]) for a in alerts.values()] == [("count", 50)]
 
 
 def test_frequency_per_query_key_with_the_rules_subject(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = corpus_rule("ssh.yaml")  # 20 authentication failures per source.ip in 60 minutes
 
@@ -79,8 +81,8 @@ def test_frequency_per_query_key_with_the_rules_subject(
 
     docs = [fail("10.0.0.1", 1 + i) for i in range(20)]  # 20 in the last hour: fires
     docs += [fail("10.0.0.2", 1 + i) for i in range(19)] + [fail("10.0.0.2", 90)]  # 19 in it
-    index_docs(es, es_index, docs, keywords=("source.ip",))
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    index_docs(search_server, search_index, docs, keywords=("source.ip",))
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     assert list(alerts) == ["source.ip=10.0.0.1"]
     alert = alerts["source.ip=10.0.0.1"]
     assert alert.title == "SSH abuse on <bastion>"  # from the group's latest document
@@ -93,43 +95,47 @@ def _flatline(**extra: Any) -> dict[str, Any]:
 
 
 def test_flatline_per_query_key_fires_for_keys_below_the_threshold(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     beat = {"event": "heartbeat"}
     docs = [{"minutes_ago": 10 * i + 1, "host": "steady", **beat} for i in range(3)]
     docs += [{"minutes_ago": 20, "host": "weak", **beat}]  # 1 < 3 in the last hour
     docs += [{"minutes_ago": 120 + i, "host": "silent", **beat} for i in range(5)]  # 0 now
     docs += [{"minutes_ago": 5, "host": "other", "event": "login"}]  # not a heartbeat
-    index_docs(es, es_index, docs, keywords=("host", "event"))
-    defn = convert(_flatline(query_key="host"), es_index)
+    index_docs(search_server, search_index, docs, keywords=("host", "event"))
+    defn = convert(_flatline(query_key="host"), search_index)
     alerts = _ok(run(runtime, defn))
     assert sorted((k, a.content["count"]) for k, a in alerts.items()) == [
         ("host=silent", 0), ("host=weak", 1)
     ]  # fmt: skip
-    index_docs(es, es_index, [{"minutes_ago": 1, "host": "weak", **beat} for _ in range(2)])
+    index_docs(
+        search_server, search_index, [{"minutes_ago": 1, "host": "weak", **beat} for _ in range(2)]
+    )
     later = _ok(run(runtime, defn))  # weak is back at 3: its alert resolves itself
     assert later["host=weak"].resolution is not None and later["host=silent"].resolution is None
 
 
 def test_flatline_without_query_key_is_the_dead_man(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
-    index_docs(es, es_index, [{"minutes_ago": 30, "event": "heartbeat"} for _ in range(2)],
+    index_docs(search_server, search_index, [{"minutes_ago": 30, "event": "heartbeat"} for _ in range(2)],
                keywords=("event",))  # fmt: skip
-    defn = convert(_flatline(), es_index)
+    defn = convert(_flatline(), search_index)
     assert [a.content["count"] for a in _ok(run(runtime, defn)).values()] == [2]
-    index_docs(es, es_index, [{"minutes_ago": 1, "event": "heartbeat"}])
+    index_docs(search_server, search_index, [{"minutes_ago": 1, "event": "heartbeat"}])
     [alert] = _ok(run(runtime, defn)).values()
     assert alert.resolution is not None  # 3 heartbeats in the hour: not below 3 any more
 
 
-def test_blacklist_alerts_only_on_listed_values(es: Elasticsearch, es_index: str, runtime: Runtime):
+def test_blacklist_alerts_only_on_listed_values(
+    search_server: SearchServer, search_index: str, runtime: Runtime
+):
     rule = {"name": "Forbidden users", "type": "blacklist", "index": "x",
             "compare_key": "user", "blacklist": ["root", "admin"], "query_key": "user"}  # fmt: skip
     users = ["root", "admin", "bob", "rooty", "root"]
-    index_docs(es, es_index, [{"minutes_ago": 2 + i, "user": u} for i, u in enumerate(users)],
+    index_docs(search_server, search_index, [{"minutes_ago": 2 + i, "user": u} for i, u in enumerate(users)],
                keywords=("user",))  # fmt: skip
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     assert sorted((k, a.occurrences) for k, a in alerts.items()) == [
         ("user=admin", 1), ("user=root", 2)
     ]  # fmt: skip
@@ -139,23 +145,27 @@ def test_blacklist_alerts_only_on_listed_values(es: Elasticsearch, es_index: str
     ("ignore_null", "expected"), [(True, ["mallory"]), (False, ["-", "mallory"])]
 )
 def test_whitelist_alerts_on_values_not_listed(
-    es: Elasticsearch, es_index: str, runtime: Runtime, ignore_null: bool, expected: list[str]
+    search_server: SearchServer,
+    search_index: str,
+    runtime: Runtime,
+    ignore_null: bool,
+    expected: list[str],
 ):
     rule = {"name": "Unknown users", "type": "whitelist", "index": "x", "compare_key": "user",
             "whitelist": ["alice", "bob"], "ignore_null": ignore_null}  # fmt: skip
     docs = [{"minutes_ago": 2, "user": u} for u in ("alice", "bob", "mallory")]
     docs += [{"minutes_ago": 3, "event": "no user at all"}]
-    index_docs(es, es_index, docs, keywords=("user",))
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    index_docs(search_server, search_index, docs, keywords=("user",))
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     assert sorted(a.content.get("user", "-") for a in alerts.values()) == expected
 
 
 def test_change_alerts_when_a_keys_value_differs_from_its_previous_one(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = corpus_rule("example_change.yaml")  # country_name per username, within 1 day
     login = {"document_type": "login"}
-    index_docs(es, es_index, [
+    index_docs(search_server, search_index, [
         {"minutes_ago": 120, "username": "bob", "country_name": "US", **login},
         {"minutes_ago": 10, "username": "bob", "country_name": "FR", **login},  # US -> FR
         {"minutes_ago": 5, "username": "bob", "country_name": "US", **login},  # FR -> US
@@ -167,7 +177,7 @@ def test_change_alerts_when_a_keys_value_differs_from_its_previous_one(
         {"minutes_ago": 6, "username": "dave", **login},  # no country: ignored (ignore_null)
         {"minutes_ago": 4, "username": "erin", "country_name": "NL", "document_type": "x"},
     ])  # fmt: skip
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     assert list(alerts) == ["username=bob"]
     bob = alerts["username=bob"]
     assert (bob.occurrences, bob.content["old_value"], bob.content["new_value"]) == (2, "US", "FR")
@@ -175,28 +185,30 @@ def test_change_alerts_when_a_keys_value_differs_from_its_previous_one(
 
 
 def test_cardinality_below_min_cardinality_fires(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = corpus_rule("example_cardinality.yaml")  # fewer than 15 active Hostnames in 4h
     docs = [{"minutes_ago": 10 + i, "Hostname": f"h{i}", "status": "active"} for i in range(14)]
     docs += [{"minutes_ago": 5, "Hostname": f"idle{i}", "status": "inactive"} for i in range(3)]
     docs += [{"minutes_ago": 300, "Hostname": "old", "status": "active"}]  # before the 4 hours
-    index_docs(es, es_index, docs, keywords=("status",))
-    defn = convert(rule, es_index)
+    index_docs(search_server, search_index, docs, keywords=("status",))
+    defn = convert(rule, search_index)
     [alert] = _ok(run(runtime, defn)).values()
     assert alert.content["value"] == 14 and alert.title == "14 unique Hostname (min 15)"
-    index_docs(es, es_index, [{"minutes_ago": 1, "Hostname": "h99", "status": "active"}])
-    other_defn = convert({**rule, "name": "Example cardinality rule, later"}, es_index)
+    index_docs(
+        search_server, search_index, [{"minutes_ago": 1, "Hostname": "h99", "status": "active"}]
+    )
+    other_defn = convert({**rule, "name": "Example cardinality rule, later"}, search_index)
     assert _ok(run(runtime, other_defn)) == {}  # 15 unique: not below 15
 
 
 def test_new_term_alerts_on_values_unseen_in_the_terms_window(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = corpus_rule("example_new_term.yaml")  # ip_address of username admin, 90 days back
     admin = {"username": "admin"}
     day = 24 * 60
-    index_docs(es, es_index, [
+    index_docs(search_server, search_index, [
         {"minutes_ago": 10 * day, "ip_address": "10.0.0.1", **admin},
         {"minutes_ago": 5, "ip_address": "10.0.0.1", **admin},  # seen 10 days ago
         {"minutes_ago": 6, "ip_address": "10.0.0.2", **admin},  # new (first of two)
@@ -207,13 +219,15 @@ def test_new_term_alerts_on_values_unseen_in_the_terms_window(
         {"minutes_ago": 2, "ip_address": "10.0.0.4", **admin},  # only bob used it: new for admin
         {"minutes_ago": 2, "ip_address": "10.0.0.5", "username": "bob"},  # not admin
     ])  # fmt: skip
-    defn = convert(rule, es_index)
+    defn = convert(rule, search_index)
     alerts = _ok(run(runtime, defn))
     new = sorted((a.content["ip_address"], a.content["@timestamp"]) for a in alerts.values())
     assert [ip for ip, _ in new] == ["10.0.0.2", "10.0.0.3", "10.0.0.4"]
     assert new[0][1].startswith("2026-03-02T11:54")  # the first document with the new value
     assert sorted(a.title for a in alerts.values())[0] == "new ip_address: 10.0.0.2"
-    index_docs(es, es_index, [{"minutes_ago": -1, "ip_address": "10.0.0.2", **admin}])
+    index_docs(
+        search_server, search_index, [{"minutes_ago": -1, "ip_address": "10.0.0.2", **admin}]
+    )
     from datetime import timedelta
 
     later = _ok(run(runtime, defn, NOW + timedelta(minutes=2)))
@@ -226,22 +240,27 @@ def test_new_term_alerts_on_values_unseen_in_the_terms_window(
     ids=["3x-up", "below-height", "under-threshold_cur", "from-nothing"],
 )
 def test_spike_compares_the_timeframe_with_the_one_before(
-    es: Elasticsearch, es_index: str, runtime: Runtime, current: int, reference: int, fires: bool
+    search_server: SearchServer,
+    search_index: str,
+    runtime: Runtime,
+    current: int,
+    reference: int,
+    fires: bool,
 ):
     rule = corpus_rule("example_spike.yaml")  # 3x up over 2 hours, threshold_cur 5
     docs = [{"minutes_ago": 5 + i, "field": "value"} for i in range(current)]
     docs += [{"minutes_ago": 125 + i, "field": "value"} for i in range(reference)]
     docs += [{"minutes_ago": 300, "field": "value"} for _ in range(20)]  # before both windows
     docs += [{"minutes_ago": 5, "field": "other"} for _ in range(20)]
-    index_docs(es, es_index, docs, keywords=("field",))
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    index_docs(search_server, search_index, docs, keywords=("field",))
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     assert [(a.content["current"], a.content["reference"]) for a in alerts.values()] == (
         [(current, reference)] if fires else []
     )
 
 
 def test_spike_aggregation_compares_a_statistic_per_query_key(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = corpus_rule("example_spike_single_metric_agg.yaml")  # avg cpu 2x up, >= 0.9
 
@@ -257,16 +276,16 @@ def test_spike_aggregation_compares_a_statistic_per_query_key(
     for host, before, now, n in (("a", 0.4, 0.95, 3), ("b", 0.5, 0.95, 3), ("c", 0.2, 0.95, 2)):
         docs += [cpu(host, 300 + i, before) for i in range(n)]  # the reference 4 hours
         docs += [cpu(host, 10 + i, now) for i in range(n)]  # the current 4 hours
-    index_docs(es, es_index, docs, keywords=("beat.hostname", "metricset.name"),
+    index_docs(search_server, search_index, docs, keywords=("beat.hostname", "metricset.name"),
                floats=("system.cpu.user.pct",))  # fmt: skip
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     # a: 0.95 >= 2 x 0.4; b: 0.95 < 2 x 0.5; c: 4 documents, under min_doc_count 5
     assert list(alerts) == ["beat.hostname=a"]
     assert alerts["beat.hostname=a"].content["current"] == pytest.approx(0.95)
 
 
 def test_metric_aggregation_fires_outside_the_thresholds(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = corpus_rule("example_single_metric_agg.yaml")  # avg cpu per host, 0.1 .. 0.8
 
@@ -281,15 +300,15 @@ def test_metric_aggregation_fires_outside_the_thresholds(
     docs = [cpu("hot", 0.85), cpu("hot", 0.95), cpu("fine", 0.5), cpu("idle", 0.05)]
     docs += [cpu("fine", 0.99, minutes=30)]  # before the 5 minutes (bucket_interval)
     docs += [{**cpu("hot", 0.01), "metricset": {"name": "memory"}}]  # not cpu
-    index_docs(es, es_index, docs, keywords=("beat.hostname", "metricset.name"),
+    index_docs(search_server, search_index, docs, keywords=("beat.hostname", "metricset.name"),
                floats=("system.cpu.user.pct",))  # fmt: skip
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     values = {k: round(a.content["value"], 3) for k, a in alerts.items()}
     assert values == {"beat.hostname=hot": 0.9, "beat.hostname=idle": 0.05}
 
 
 def test_percentage_match_fires_below_min_percentage(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = corpus_rule("example_percentage_match.yaml")  # >= 95% status 200 per Hostname
 
@@ -298,24 +317,26 @@ def test_percentage_match_fires_below_min_percentage(
 
     docs = [request("web1", 200) for _ in range(19)] + [request("web1", 500)]  # 95%: fine
     docs += [request("web2", 200) for _ in range(18)] + [request("web2", 500) for _ in range(2)]
-    index_docs(es, es_index, docs)  # Hostname: text with a .keyword sub-field
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    index_docs(search_server, search_index, docs)  # Hostname: text with a .keyword sub-field
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     [(key, alert)] = alerts.items()
     assert key == "Hostname.keyword=web2"
     assert (alert.content["percentage"], alert.content["total"]) == (90.0, 20)
     assert alert.title == "web2 90.0% of 20 match (min 95)"
 
 
-def test_new_term_on_fields_taken_together(es: Elasticsearch, es_index: str, runtime: Runtime):
+def test_new_term_on_fields_taken_together(
+    search_server: SearchServer, search_index: str, runtime: Runtime
+):
     rule = {"name": "New user on a host", "type": "new_term", "index": "x",
             "fields": [["user", "host"]], "terms_window_size": {"days": 7}}  # fmt: skip
-    index_docs(es, es_index, [
+    index_docs(search_server, search_index, [
         {"minutes_ago": 2 * 24 * 60, "user": "bob", "host": "web1"},
         {"minutes_ago": 5, "user": "bob", "host": "web1"},  # the pair was seen 2 days ago
         {"minutes_ago": 4, "user": "bob", "host": "web2"},  # bob is not new, the pair is
         {"minutes_ago": 3, "user": "carol"},  # no host: no pair to judge
     ])  # fmt: skip
-    alerts = _ok(run(runtime, convert(rule, es_index)))
+    alerts = _ok(run(runtime, convert(rule, search_index)))
     [alert] = alerts.values()
     assert (alert.content["new_field"], alert.title) == (
         ["user", "host"],
@@ -324,7 +345,7 @@ def test_new_term_on_fields_taken_together(es: Elasticsearch, es_index: str, run
 
 
 def test_aggregation_sends_one_alert_per_period_and_aggregation_key(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = {"name": "Failed logins, batched", "type": "any", "index": "x",
             "filter": [{"term": {"event": "failed"}}], "aggregation": {"minutes": 10},
@@ -332,8 +353,8 @@ def test_aggregation_sends_one_alert_per_period_and_aggregation_key(
     docs = [{"minutes_ago": 2 + i, "event": "failed", "user": "bob"} for i in range(3)]
     docs += [{"minutes_ago": 4, "event": "failed", "user": "alice"}]
     docs += [{"minutes_ago": 4, "event": "ok", "user": "carol"}]
-    index_docs(es, es_index, docs, keywords=("event", "user"))
-    defn = convert(rule, es_index)
+    index_docs(search_server, search_index, docs, keywords=("event", "user"))
+    defn = convert(rule, search_index)
     assert defn.schedule == "every 10m"
     alerts = _ok(run(runtime, defn))
     assert sorted((k, a.content["count"]) for k, a in alerts.items()) == [
@@ -342,13 +363,13 @@ def test_aggregation_sends_one_alert_per_period_and_aggregation_key(
 
 
 def test_timestamp_field_and_run_every_are_carried(
-    es: Elasticsearch, es_index: str, runtime: Runtime
+    search_server: SearchServer, search_index: str, runtime: Runtime
 ):
     rule = corpus_rule("example_tencent_sms.yaml")  # 50 "message: err" in 4h on the field date
     docs = [{"minutes_ago": 10, "message": "err"} for _ in range(50)]
     docs += [{"minutes_ago": 5 * 60, "message": "err"}]  # before the 4 hours
-    index_docs(es, es_index, docs, time_field="date")  # no @timestamp at all
-    defn = convert({**rule, "run_every": {"minutes": 2}}, es_index)
+    index_docs(search_server, search_index, docs, time_field="date")  # no @timestamp at all
+    defn = convert({**rule, "run_every": {"minutes": 2}}, search_index)
     assert defn.source_config["time_field"] == "date" and defn.schedule == "every 2m"
     [alert] = _ok(run(runtime, defn)).values()
     assert alert.content["count"] == 50
