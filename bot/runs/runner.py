@@ -33,6 +33,7 @@ from bot.runs.results import RunResults, store_results
 from bot.runs.source_call import RunTimeout, run_source
 from bot.runs.window import advances, catchup_note, compute_window
 from bot.runtime import Runtime
+from bot.text.templates import run_deadline
 from searches.base import (
     ResultKind,
     Source,
@@ -134,9 +135,15 @@ def preview_search(
         try:
             result = run_source(source, window, spec.defn.timeout_seconds)
             preview.truncated = result.truncated
-            preview.plan = decide(
-                session, spec, result, window, now, burst_threshold=runtime.settings.burst_threshold
-            )
+            with run_deadline(spec.defn.timeout_seconds - (time.perf_counter() - started)):
+                preview.plan = decide(
+                    session,
+                    spec,
+                    result,
+                    window,
+                    now,
+                    burst_threshold=runtime.settings.burst_threshold,
+                )
         except (SourceError, RunTimeout) as exc:
             preview.error = describe_error(exc)
         finally:
@@ -237,7 +244,12 @@ def run_search(
                 session, search, run, RunStatus.FAILED, describe_error(exc), now, started
             )
         try:
-            with autocommit_on_postgres(session, connection):  # the plan's reads: no transaction
+            # The search's timeout covers the whole run: renders stop when it is used up.
+            left = defn.timeout_seconds - (time.perf_counter() - started)
+            with (
+                autocommit_on_postgres(session, connection),  # the plan's reads: no transaction
+                run_deadline(left),
+            ):
                 plan = decide(
                     session,
                     SearchSpec(search.id, defn),

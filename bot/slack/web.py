@@ -108,8 +108,7 @@ class WsgiApp:
         body = _read_body(environ)
         if body is None:
             return _reply(start_response, 413, {"error": "body too large"})
-        headers = _headers(environ)
-        if not self.verifier.is_valid_request(body, headers):
+        if not self._signed(body, _headers(environ)):
             log.warning(
                 "refused a request to /slack/events with a missing, wrong or stale signature"
             )
@@ -117,6 +116,15 @@ class WsgiApp:
         environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads (and verifies) the body again
         environ["CONTENT_LENGTH"] = str(len(body))
         return self.bolt(environ, start_response)
+
+    def _signed(self, body: bytes, headers: dict[str, str]) -> bool:
+        """Whether Slack signed this request; a malformed header is a refusal, not a crash:
+        ``int()`` of a timestamp like ``abc`` raises ValueError, and ``compare_digest`` of a
+        signature with non-ASCII characters raises TypeError."""
+        try:
+            return self.verifier.is_valid_request(body, headers)
+        except (ValueError, TypeError):
+            return False
 
     def _push(self, environ: Environ, start_response: StartResponse, ref: str) -> Iterable[bytes]:
         from urllib.parse import unquote

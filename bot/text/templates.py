@@ -1,24 +1,37 @@
 """User templates (alert titles, bodies, links) rendered in Jinja's sandbox.
 
 Templates come from search authors and render fields of log documents, so both
-are untrusted: the sandbox blocks attribute tricks, output is capped, and a
-template can never reach the database or the network.
+are untrusted: the sandbox blocks attribute tricks, a work budget
+(``bot/text/template_budget.py``) refuses abusive templates at save and bounds every
+render in time and size, and a template can never reach the database or the network.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.nodes import Template as TemplateNode
-from jinja2.sandbox import SandboxedEnvironment
 
 from bot.errors import InvalidInput
+from bot.text.template_budget import (
+    BudgetedEnvironment,
+    bounded_output,
+    budget_problem,
+    end_budget,
+    guarded_context,
+    start_budget,
+)
 
-MAX_OUTPUT = 20_000  # characters; Slack would cut longer texts anyway
 MAX_SOURCE = 10_000
+
+# When the search's run must be over (time.monotonic()); renders stop then at the latest.
+_RUN_DEADLINE: ContextVar[float] = ContextVar("run_deadline", default=float("inf"))
 
 
 # Names a render printed but the context did not have; set only while a caller asks for them.
@@ -48,9 +61,9 @@ class RecordingUndefined(Undefined):
         return self._undefined_message
 
 
-def _environment(undefined: type[Undefined]) -> SandboxedEnvironment:
+def _environment(undefined: type[Undefined]) -> BudgetedEnvironment:
     # autoescape is off: the output is plain text, escaped for mrkdwn by the Slack layer.
-    env = SandboxedEnvironment(autoescape=False, undefined=undefined)
+    env = BudgetedEnvironment(autoescape=False, undefined=undefined)
     env.filters["default_if_none"] = lambda value, fallback="": fallback if value is None else value
     return env
 
@@ -78,7 +91,18 @@ def check_template(source: str) -> str | None:
         line = getattr(exc, "lineno", None)
         where = f" (line {line})" if line else ""
         return f"{exc.message or exc}{where}"
-    return None
+    return budget_problem(node)
+
+
+@contextmanager
+def run_deadline(seconds: float) -> Iterator[None]:
+    """Renders inside this block end at the latest ``seconds`` from now: the search's
+    timeout covers its whole run, rendering included."""
+    token = _RUN_DEADLINE.set(time.monotonic() + max(0.0, seconds))
+    try:
+        yield
+    finally:
+        _RUN_DEADLINE.reset(token)
 
 
 def render_template(
@@ -96,9 +120,11 @@ def render_template(
     problem = check_template(source)
     if problem:
         raise InvalidInput(f"template error: {problem}", field="template")
+    compiled = _compiled(source, strict)
     token = _MISSING.set(missing)
+    budget = start_budget(_RUN_DEADLINE.get())
     try:
-        output = _compiled(source, strict).render(context)
+        output = bounded_output(compiled.generate(guarded_context(context)))
     except TemplateError as exc:  # includes SecurityError from the sandbox
         raise InvalidInput(f"template error: {exc}", field="template") from None
     except Exception as exc:  # a filter on the wrong type, a division by zero...
@@ -106,7 +132,6 @@ def render_template(
             f"template error: {type(exc).__name__}: {exc}", field="template"
         ) from None
     finally:
+        end_budget(budget)
         _MISSING.reset(token)
-    if len(output) > MAX_OUTPUT:
-        output = output[: MAX_OUTPUT - 1] + "…"
-    return str(output)
+    return output

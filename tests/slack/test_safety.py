@@ -7,6 +7,7 @@ import random
 import string
 
 import pytest
+from sqlalchemy import select
 
 from bot.deliveries.loop import DeliveryLoop
 from bot.models import Alert, Priority, Search
@@ -16,7 +17,7 @@ from bot.slack.blocks import alert_message
 from bot.slack.burst import burst_listing, burst_summary
 from bot.text.escape import code, escape_mrkdwn, truncate
 from standin import SlackStandIn
-from tests.slack.conftest import add_alert, add_search, drain, get_alert
+from tests.slack.conftest import BotServer, add_alert, add_search, drain, get_alert, wait_for
 
 HOSTILE = "<!channel> <!here> <!everyone> <@U123> <!subteam^S1> <#C1> <http://evil.example|click> *bold* _it_ ~s~ `tick` & done"
 CONTROL = [
@@ -173,3 +174,19 @@ def test_hostile_and_huge_alerts_reach_the_channel_inert_through_the_stand_in(
     _assert_inert(message)
     for call in standin.calls("chat.postMessage"):
         assert not call.args.get("link_names") and call.args.get("parse") != "full"
+
+
+def test_a_hostile_title_template_is_refused_on_save_from_slack(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    hostile = "{{ 'x' * 10**9 }}"
+    standin.send_command(
+        "U_ALICE",
+        "C_ALERTS",
+        f'search create name=bomb source=file path=/tmp/x.log schedule="every 5m" '
+        f'title_template="{hostile}"',
+    )
+    said = wait_for(lambda: standin.ephemerals("U_ALICE", "C_ALERTS"), what="the refusal")
+    assert "title_template" in said[-1].text and "`**` is not allowed" in said[-1].text
+    with runtime.sessions() as session:
+        assert session.scalar(select(Search.id)) is None  # nothing saved

@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
 from sqlalchemy import select
 
 from bot.models import Search
@@ -68,3 +69,22 @@ def test_it_answers_health_checks_and_unknown_paths(bot: BotServer) -> None:
         raise AssertionError("expected 404")
     except urllib.error.HTTPError as exc:
         assert exc.code == 404
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        {"timestamp_override": "not-a-number"},
+        {"timestamp_override": "1.5e9"},
+        {"timestamp_override": "9" * 5000},  # past int()'s digit limit
+        {"signature_override": "v0=é" + "0" * 63},  # compare_digest refuses non-ASCII
+        {"signature_override": "garbage"},
+    ],
+)
+def test_malformed_signature_headers_get_401_never_500(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer, tamper: dict[str, str]
+) -> None:
+    reply = standin.send_command("U_ALICE", "C_ALERTS", CREATE, **tamper)
+    assert reply.status == 401
+    time.sleep(0.2)
+    assert _no_search(runtime)
