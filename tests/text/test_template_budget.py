@@ -67,20 +67,20 @@ def _hit(message: str) -> Hit:
 @pytest.mark.parametrize("template", [DATA_LOOPS, DATA_OUTPUT])
 def test_a_render_is_bounded_in_time_and_size(template: str) -> None:
     message = "y" * 20_000  # 400 million steps if nothing stopped them
-    started = time.perf_counter()
+    started = time.thread_time()  # what the render takes from a worker's core
     try:
         output = render_template(template, {"message": message})
     except InvalidInput as exc:
         output = ""
         assert "took longer than 50 ms" in exc.message
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.1, f"{elapsed * 1000:.0f} ms"
+    elapsed = time.thread_time() - started
+    assert elapsed < 0.1, f"{elapsed * 1000:.0f} ms of CPU"
     assert len(output.encode()) < 10_000 and len(output) <= MAX_OUTPUT
 
 
 def test_the_runs_deadline_bounds_its_renders_too() -> None:
     # The search's time is used up: no render starts any work.
-    with run_deadline(0.0), pytest.raises(InvalidInput, match="took longer"):
+    with run_deadline(0.0), pytest.raises(InvalidInput, match="ran out of the search's time"):
         render_template("{% for i in range(10) %}{{ i }}{% endfor %}", {})
     assert render_template("{{ 1 + 1 }}", {}) == "2"  # outside the run: its own budget
 
