@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from searches.fields import FieldCatalog, FieldUse
+
 
 class ResultKind(enum.StrEnum):
     """What a run of a source produces, which decides how the pipeline windows it."""
@@ -208,6 +210,36 @@ class Source(ABC):
     @deadline.setter
     def deadline(self, value: Deadline) -> None:
         self.__dict__["_deadline"] = value
+
+    # ------------------------------------------------------------ field checks
+    # Optional hooks that let 411 check, at save, test and run time, that the fields a
+    # search names exist in its data (see searches/fields.py). The defaults check nothing.
+
+    def environment_problems(self) -> list[FieldError]:
+        """Problems with what the config names in the environment (an unknown cluster).
+
+        Must not reach the network; field names are relative to ``source_config``.
+        """
+        return []
+
+    def field_uses(self) -> list[FieldUse]:
+        """The fields this config names (group-by, fields to keep, the time field)."""
+        return []
+
+    def result_names(self) -> frozenset[str] | None:
+        """The only fields each result carries, when fixed (a bucket: its group-by and count).
+
+        None: results are documents, which carry whatever the data has.
+        """
+        return None
+
+    def field_catalog(self) -> FieldCatalog | None:
+        """The fields the data has (may query it); None when the source cannot tell.
+
+        Raises SourceError when the data cannot be reached (``permanent`` when asking
+        again cannot help, e.g. the server is not what the config says it is).
+        """
+        return None
 
     def cancel(self) -> None:  # noqa: B027 - optional hook
         """Stop the work of a ``run`` going on in another thread, as far as possible.

@@ -35,9 +35,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from searches.base import (
     Bucket,
+    FieldError,
     ResultKind,
     Source,
     SourceCancelled,
@@ -68,6 +70,13 @@ from searches.es_client import (
 from searches.es_groups import AnalysisJob, hit_from
 from searches.es_history import change_result, new_terms_result
 from searches.es_stats import metric_result, percentage_result, spike_result
+from searches.fields import (
+    FieldCatalog,
+    FieldUse,
+    Use,
+    catalog_from_field_caps,
+    plain_name,
+)
 from searches.lucene import syntax_error
 
 MAX_HITS = 10_000  # Elasticsearch's own default index.max_result_window
@@ -76,6 +85,7 @@ COMPOSITE_PAGE = 1_000
 MAX_SCANNED_BUCKETS = 50_000  # composite pages read before giving up (truncated)
 FIELD_CACHE_SECONDS = 300.0
 _FIELD_CACHE: dict[tuple[str, str, tuple[str, ...]], tuple[float, list[str]]] = {}
+_CATALOG_CACHE: dict[tuple[str, str], tuple[float, FieldCatalog]] = {}
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class ElasticsearchConfig:
     expect_groups_seconds: int | None = None  # see searches.common.expected_since
     analysis: Settings | None = None  # the settings of a comparing mode (es_analysis)
     latest_document: bool = False  # terms: each bucket carries its latest document's fields
+    allow_no_indices: bool = False  # a pattern matching no index is then no error, only empty
 
     @property
     def query_text(self) -> str:
@@ -139,6 +150,7 @@ def parse_es_config(raw: Mapping[str, Any]) -> ElasticsearchConfig:
         expect_groups_seconds=read_expect_groups(reader, mode),
         analysis=read_settings(reader, mode),
         latest_document=reader.flag("latest_document", False),
+        allow_no_indices=reader.flag("allow_no_indices", False),
     )
     if config.latest_document and mode is not Mode.TERMS:
         reader.error("latest_document", "only applies in terms mode (a document per group)")
@@ -177,6 +189,72 @@ class ElasticsearchSource(Source):
     def result_kind(self) -> ResultKind:
         return self.config.mode.result_kind
 
+    # ------------------------------------------------------------ field checks
+
+    def environment_problems(self) -> list[FieldError]:
+        clusters = getattr(self.context.settings, "clusters", None)
+        if self.context.settings is None or self.config.cluster in (clusters or {}):
+            return []
+        try:
+            find_cluster(self.context.settings, self.config.cluster)
+        except SourceError as exc:
+            return [FieldError("cluster", str(exc))]
+        return []
+
+    def field_uses(self) -> list[FieldUse]:
+        config = self.config
+        uses = [FieldUse(config.time_field, "source_config.time_field", Use.TIME)]
+        uses += [FieldUse(f, "source_config.group_by", Use.GROUP) for f in config.group_by]
+        shown = [f for f in config.fields if "*" not in f]
+        uses += [FieldUse(f, "source_config.fields", Use.SHOW) for f in shown]
+        return uses
+
+    def result_names(self) -> frozenset[str] | None:
+        if self.config.mode is not Mode.TERMS and self.config.mode is not Mode.COUNT:
+            return None  # hits, and the comparing modes, which carry documents' fields
+        return frozenset(plain_name(g) for g in self.config.group_by) | {"count"}
+
+    def field_catalog(self) -> FieldCatalog | None:
+        """The mapping of every index of the pattern (field capabilities), kept a few minutes.
+
+        A pattern that matches no index is an error, unless ``allow_no_indices``.
+        """
+        key = (self.config.cluster, self.config.index)
+        cached = _CATALOG_CACHE.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            response = self._bounded(self.client()).field_caps(self.config.index, ["*"])
+        except ClusterRequestError as exc:
+            raise self._error(exc) from None
+        if not response.get("indices"):
+            if self.config.allow_no_indices:
+                return None
+            raise SourceError(self._no_index_message(), permanent=True, field="index")
+        where = f"{self.config.index} on cluster {self.config.cluster}"
+        catalog = catalog_from_field_caps(where, response)
+        _CATALOG_CACHE[key] = (time.monotonic() + FIELD_CACHE_SECONDS, catalog)
+        return catalog
+
+    def _no_index_message(self) -> str:
+        return (
+            f"index pattern {self.config.index} matches no index on cluster "
+            f"{self.config.cluster} (set allow_no_indices: true if that is expected)"
+        )
+
+    def _check_some_index(self, client: ClusterClient, result: SourceResult) -> None:
+        """An empty result from a pattern that matches no index is an error, not a quiet day.
+
+        Asked only when the result is empty (one small request), so a typo in the
+        pattern never passes for "nothing happened" (a dead-man search would alert).
+        """
+        empty = not result.hits and not result.buckets and not result.count
+        if not empty or self.config.allow_no_indices:
+            return
+        answer = self._bounded(client).field_caps(self.config.index, [self.config.time_field])
+        if not answer.get("indices"):
+            raise SourceError(self._no_index_message(), permanent=True, field="index")
+
     def client(self) -> ClusterClient:
         """The cluster's shared client; its product, when not configured, asked within the deadline."""
         cluster = find_cluster(self.context.settings, self.config.cluster)
@@ -200,6 +278,7 @@ class ElasticsearchSource(Source):
                 result = self._terms(client, *self._terms_query(window))
             else:
                 result = self._hits(client, query)
+            self._check_some_index(client, result)
         except ClusterRequestError as exc:
             if self.deadline.expired():
                 raise SourceCancelled(self._stopped_message()) from None
@@ -344,7 +423,7 @@ class ElasticsearchSource(Source):
         field: str,
         counting: dict[str, Any] | None,
     ) -> tuple[list[Bucket], bool]:
-        name = self.config.group_by[0]
+        name = plain_name(self.config.group_by[0])  # templates and keys see plain names
         terms = {
             "field": field,
             "size": self.config.max_buckets,
@@ -367,7 +446,7 @@ class ElasticsearchSource(Source):
     ) -> tuple[list[Bucket], bool]:
         # Composite pages through every combination (ordered by key, not by count), so
         # the threshold is applied here and the pages are bounded.
-        names = list(self.config.group_by)
+        names = [plain_name(g) for g in self.config.group_by]
         sources = [{n: {"terms": {"field": f}}} for n, f in zip(names, fields, strict=True)]
         composite: dict[str, Any] = {"sources": sources, "size": COMPOSITE_PAGE}
         buckets: list[Bucket] = []
@@ -391,11 +470,44 @@ class ElasticsearchSource(Source):
     def _error(self, exc: ClusterRequestError) -> SourceError:
         where = self._where()
         prefix = f"search {self.context.search_name!r}: " if self.context.search_name else ""
+        if exc.answered and not _from_a_cluster(exc.body):
+            return SourceError(prefix + self._not_a_cluster(exc), permanent=True, field="cluster")
+        if exc.answered and _error_type(exc.body) == "index_not_found_exception":
+            message = prefix + self._no_index_message()
+            return SourceError(message, permanent=True, field="index")
         if exc.answered:
             reason = error_reason(exc.body) or exc.message
             verb = "failed" if exc.transient else "rejected the query"
             return SourceError(f"{prefix}{where} {verb}: {reason}", permanent=not exc.transient)
         return SourceError(f"{prefix}{where} unreachable: {exc.message}", permanent=False)
+
+
+    def _not_a_cluster(self, exc: ClusterRequestError) -> str:
+        """What answered instead of Elasticsearch/OpenSearch, and at which URL."""
+        cluster = find_cluster(self.context.settings, self.config.cluster)
+        body = " ".join(str(exc.body or "").split())[:120]
+        suffix = "" if self.config.cluster == "default" else "_" + self.config.cluster.upper()
+        return (
+            f"the server at {_without_credentials(cluster.url)} (cluster "
+            f"{self.config.cluster!r}) is not Elasticsearch or OpenSearch: it answered "
+            f"HTTP {exc.status} {body!r}; check ELASTICSEARCH{suffix}_URL"
+        )
+
+
+def _from_a_cluster(body: Any) -> bool:
+    """Elasticsearch and OpenSearch answer errors with an ``error`` object; others do not."""
+    return isinstance(body, Mapping) and "error" in body
+
+
+def _error_type(body: Any) -> str | None:
+    error = body.get("error") if isinstance(body, Mapping) else None
+    return str(error.get("type")) if isinstance(error, Mapping) else None
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
 
 
 def time_range(config: ElasticsearchConfig, window: TimeWindow) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import gzip
 import heapq
 import itertools
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -46,12 +47,22 @@ from searches.common import (
     read_expect_groups,
     window_millis,
 )
+from searches.fields import (
+    FieldCatalog,
+    FieldUse,
+    Use,
+    catalog_from_documents,
+    plain_name,
+)
 from searches.lucene import LuceneError, Predicate, compile_query
 from searches.lucene_prefilter import required_substrings
 
 MAX_HITS = 10_000
 MAX_BUCKETS = 10_000
 KEYWORD_IGNORE_ABOVE = 256  # ES's dynamic keyword sub-field skips longer strings
+SAMPLE_LINES = 2_000  # events read to learn a file's fields (save, test, run checks)
+CATALOG_SECONDS = 60.0  # how long what was learnt of a file's fields is kept
+_CATALOG_CACHE: dict[str, tuple[float, FieldCatalog]] = {}
 BLOCK_BYTES = 1 << 18  # lines are read in blocks of about this size (256 KiB)
 
 
@@ -134,6 +145,50 @@ class FileSource(Source):
         if self.malformed_lines:
             result.warnings.append(f"{self.malformed_lines} malformed lines skipped")
         return result
+
+    # ------------------------------------------------------------------- field checks
+
+    def field_uses(self) -> list[FieldUse]:
+        config = self.config
+        uses = [FieldUse(config.time_field, "source_config.time_field", Use.TIME)]
+        uses += [FieldUse(f, "source_config.group_by", Use.GROUP) for f in config.group_by]
+        uses += [FieldUse(f, "source_config.fields", Use.SHOW) for f in config.fields]
+        return uses
+
+    def result_names(self) -> frozenset[str] | None:
+        if self.config.mode is Mode.HITS:
+            return None
+        return frozenset(plain_name(g) for g in self.config.group_by) | {"count"}
+
+    def field_catalog(self) -> FieldCatalog | None:
+        """The fields seen in up to ``SAMPLE_LINES`` events of the first and the last file.
+
+        Every line is read, whatever the query (its prefilter is off here). When that
+        covers all the data, the catalog is complete and an unknown field is an error;
+        otherwise it is a sample and an unknown field only a warning.
+        """
+        cached = _CATALOG_CACHE.get(self.config.path)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        files = self.files()
+        chosen = list(dict.fromkeys([files[0], files[-1]]))
+        sample: list[dict[str, Any]] = []
+        required, self.required = self.required, frozenset()
+        try:
+            for path in chosen:
+                for _number, document in self._documents(path):
+                    sample.append(document)
+                    if len(sample) >= SAMPLE_LINES:
+                        break
+        finally:
+            self.required = required
+        if not sample:
+            return None  # nothing written yet: nothing to tell
+        complete = len(sample) < SAMPLE_LINES and len(chosen) == len(files)
+        where = f"the events of {self.config.path}"
+        catalog = catalog_from_documents(where, sample, complete=complete)
+        _CATALOG_CACHE[self.config.path] = (time.monotonic() + CATALOG_SECONDS, catalog)
+        return catalog
 
     # ------------------------------------------------------------------- scanning
 
@@ -227,11 +282,11 @@ class FileSource(Source):
         With ``expect_groups`` the matches span the expected groups' longer period:
         groups come from all of them, counts from those inside ``window`` only.
         """
-        names = self.config.group_by
+        names = [plain_name(g) for g in self.config.group_by]
         counts: Counter[tuple[Any, ...]] = Counter()  # every match: which groups exist
         in_window: Counter[tuple[Any, ...]] = Counter()
         for match in matches:
-            values = [_group_values(match.document, name) for name in names]
+            values = [_group_values(match.document, name) for name in self.config.group_by]
             inside = window.start <= match.timestamp < window.end
             for combination in itertools.product(*values):
                 counts[combination] += 1

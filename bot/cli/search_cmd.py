@@ -33,7 +33,7 @@ from bot.definitions.yaml_files import (
 from bot.errors import InvalidInput
 from bot.models import SearchRun
 from bot.runtime import Runtime
-from bot.text.time_input import parse_range
+from bot.text.time_input import ZONE_HELP, parse_range
 
 
 def register(subparsers: Any) -> None:
@@ -61,8 +61,8 @@ def register(subparsers: Any) -> None:
     test = commands.add_parser("test", help="run a search without creating alerts")
     test.add_argument("search", metavar="FILE|ID", help="a YAML file, or a search id or name")
     test.add_argument("--json", action="store_true", help="print JSON")
-    test.add_argument("--from", dest="start", help='window start: ISO time, or "now-1h"')
-    test.add_argument("--to", dest="end", help='window end: ISO time, or "now" (default)')
+    test.add_argument("--from", dest="start", help=f"window start: {ZONE_HELP}")
+    test.add_argument("--to", dest="end", help=f'window end: {ZONE_HELP}; default "now"')
     test.set_defaults(handler=_test)
 
     run = commands.add_parser("run", help="run a search now, for real")
@@ -135,9 +135,13 @@ def _show(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     runtime = Runtime.start()
-    report = import_paths(runtime.sessions, args.paths, actor(), dry_run=args.dry_run)
+    report = import_paths(
+        runtime.sessions, args.paths, actor(), dry_run=args.dry_run, settings=runtime.settings
+    )
     for problem in report.problems:
         print(problem, file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     verb = "would be " if args.dry_run else ""
     print(
         f"{len(report.created)} {verb}created, {len(report.updated)} {verb}updated, "
@@ -177,7 +181,7 @@ def _test(args: argparse.Namespace) -> int:
                 f"{path} holds {len(result.definitions)} searches; test one at a time"
             )
         target = result.definitions[0]
-    window = parse_range(args.start, args.end, now, quote=_quote_option)
+    window = parse_range(args.start, args.end, now, quote=_quote_option, tz=runtime.settings.tz)
     preview = preview_search(runtime, target, window, now=now)
     if args.json:
         print(json.dumps(preview.to_dict(), indent=2, default=str))
@@ -191,6 +195,8 @@ def _print_preview(preview: Any) -> None:
     print(
         f"search {preview.search_name!r}, window {preview.window.start:%Y-%m-%d %H:%M:%S} - {preview.window.end:%Y-%m-%d %H:%M:%S} UTC"
     )
+    for warning in [*preview.warnings, *plan.warnings]:
+        print(f"warning: {warning}")
     if preview.error:
         print(f"error: {preview.error}")
         return

@@ -52,6 +52,7 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     skipped_files: list[Path] = field(default_factory=list)
 
     @property
@@ -138,10 +139,15 @@ def import_paths(
     actor: str,
     *,
     dry_run: bool = False,
+    settings: Any = None,
 ) -> ImportReport:
+    """Import every file; with ``settings``, each search is also checked against its data."""
     report = ImportReport()
     files = [read_file(path) for path in yaml_files(paths)]
     _check_names_across_files(files)
+    if settings is not None:
+        for result in files:
+            _check_against_data(result, settings, report)
     for result in files:
         if result.problems:
             report.problems.extend(result.problems)
@@ -163,6 +169,17 @@ def import_paths(
             else:
                 session.commit()
     return report
+
+
+def _check_against_data(result: FileResult, settings: Any, report: ImportReport) -> None:
+    """Where alerts go, the cluster and the fields, per search (see bot/definitions/checks.py)."""
+    from bot.definitions.checks import check_for_save
+
+    for defn in result.definitions:
+        where = f"{result.path}: search {defn.name!r}"
+        findings = check_for_save(defn, settings)
+        result.problems += [f"{where}: {e.field}: {e.message}" for e in findings.errors]
+        report.warnings += [f"{where}: {w}" for w in findings.warnings]
 
 
 def _forget_since(report: ImportReport, counts: tuple[int, int, int]) -> None:

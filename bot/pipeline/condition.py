@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.models.enums import ConditionOp
-from bot.pipeline.fields import lookup
+from bot.pipeline.fields import MISSING, lookup
 from searches.base import Hit, ResultKind, SourceResult
 
 _COMPARE: dict[ConditionOp, Callable[[int, int], bool]] = {
@@ -78,9 +78,13 @@ def _grouped_hits(
     hits: Sequence[Hit], op: ConditionOp, threshold: int, key_fields: Sequence[str]
 ) -> list[Candidate]:
     groups: dict[tuple[str, ...], list[Hit]] = {}
+    alone: list[Hit] = []  # hits lacking a key field: never grouped with others
     for hit in hits:
-        group_key = tuple(str(lookup(hit.fields, f)) for f in key_fields)
-        groups.setdefault(group_key, []).append(hit)
+        values = [lookup(hit.fields, f) for f in key_fields]
+        if any(v is MISSING for v in values):
+            alone.append(hit)
+            continue
+        groups.setdefault(tuple(str(v) for v in values), []).append(hit)
     if not key_fields and not groups:
         groups[()] = []  # no hits at all is a count of zero (the dead-man case)
     firing = []
@@ -97,4 +101,18 @@ def _grouped_hits(
                 timestamp=max((h.timestamp for h in members if h.timestamp), default=None),
             )
         )
+    for hit in alone:
+        if compare(op, 1, threshold):
+            firing.append(_alone(hit, key_fields))
     return firing
+
+
+def _alone(hit: Hit, key_fields: Sequence[str]) -> Candidate:
+    """A hit lacking a key field: a group of its own (its id, else its content, tells it apart)."""
+    present = {f: str(v) for f in key_fields if (v := lookup(hit.fields, f)) is not MISSING}
+    return Candidate(
+        fields={**hit.fields, **present, "count": 1},
+        doc_id=hit.id,
+        aggregate=True,
+        timestamp=hit.timestamp,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from bot.pipeline.burst import is_burst
 from bot.pipeline.condition import Candidate, evaluate
 from bot.pipeline.dedupe import all_open, fold, stale_alerts
 from bot.pipeline.fields import MISSING, lookup
-from bot.pipeline.keys import alert_key
+from bot.pipeline.keys import alert_key, missing_key_fields
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
 from bot.pipeline.render import TitleHints, render_alert
 from bot.pipeline.renotify import renotify_reason
@@ -48,6 +49,7 @@ def decide(
     candidates = evaluate(result, defn.condition_op, defn.condition_threshold, defn.key_fields)
     plan.firing = len(candidates)
     keys = [alert_key(candidate, defn.key_fields) for candidate in candidates]
+    plan.warnings += missing_key_warnings(candidates, defn.key_fields)
     # Open alerts of every firing key, suppressed or not: only the unsuppressed are looked up.
     suppressions, existing = read_state(session, spec.id, now, keys)
     keyed = []
@@ -124,6 +126,18 @@ def _link(result: SourceResult, defn: SearchDefinition, candidate: Candidate) ->
         return result.link_for(candidate.group)
     values = {name: lookup(candidate.fields, name) for name in defn.key_fields}
     return result.link_for({name: v for name, v in values.items() if v not in (MISSING, None)})
+
+
+def missing_key_warnings(candidates: list[Candidate], key_fields: tuple[str, ...]) -> list[str]:
+    """One line per key field some results lacked (each of those kept a key of its own)."""
+    lacking: Counter[str] = Counter()
+    for candidate in candidates:
+        lacking.update(missing_key_fields(candidate, key_fields))
+    return [
+        f"key field `{name}` is missing in {count} of {len(candidates)} results: each of them "
+        "got an alert of its own instead of being merged; check key_fields"
+        for name, count in lacking.items()
+    ]
 
 
 def _hit_count(result: SourceResult) -> int:

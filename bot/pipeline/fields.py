@@ -18,10 +18,22 @@ from typing import Any
 
 _ABSENT = object()
 MISSING = "∅"  # what lookup answers for a name the document lacks
+KEYWORD = ".keyword"
 
 
 def lookup(fields: Mapping[str, Any], path: str) -> Any:
-    """``fields[path]``, or a dotted path into nested mappings ("user.name")."""
+    """``fields[path]``, or a dotted path into nested mappings ("user.name").
+
+    ``x.keyword`` names the keyword sub-field of ``x`` in Elasticsearch; the document
+    (and a bucket, which sources name without the suffix) holds the value under ``x``.
+    """
+    value = _find(fields, path)
+    if value is MISSING and path.endswith(KEYWORD):
+        value = _find(fields, path.removesuffix(KEYWORD))
+    return value
+
+
+def _find(fields: Mapping[str, Any], path: str) -> Any:
     if path in fields:
         return fields[path]
     value: Any = fields

@@ -50,10 +50,12 @@ class Plan:
     maintenance: dict[int, int] = field(default_factory=dict)  # maintenance window id -> count
     closing: list[Closing] = field(default_factory=list)
     burst: bool = False  # too many new alerts for one post each: one summary post
+    warnings: list[str] = field(default_factory=list)  # e.g. results lacking a key field
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "hits": self.hits,
+            "warnings": self.warnings,
             "firing": self.firing,
             "burst": self.burst,
             "suppressed": self.suppressed,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from bot.deliveries import outbox
 from bot.deliveries.outbox import Keys
 from bot.models import DeliveryKind, Search, SearchRun
+from bot.text.escape import escape_mrkdwn
 
 
 def record_failure(session: Session, search: Search, run: SearchRun) -> None:
@@ -52,4 +53,26 @@ def record_success(session: Session, search: Search, run: SearchRun) -> None:
         update(Search)
         .where(Search.id == search.id)
         .values(consecutive_failures=0, failure_notified=False, updated_at=Search.updated_at)
+    )
+
+
+def warn_owner(session: Session, search: Search, run: SearchRun, warnings: list[str]) -> None:
+    """Tell the owner once per version of the search that its runs carry a warning.
+
+    A key field the results lack or a field the data does not have makes a search
+    alert wrongly without failing; the owner hears of it instead of finding out later.
+    """
+    if not search.owner:
+        return
+    listed = "\n".join(f"• {escape_mrkdwn(w[:300])}" for w in warnings[:5])
+    text = (
+        f":warning: Search *{escape_mrkdwn(search.name)}* (#{search.id}) ran with "
+        f"warnings (run {run.id}):\n{listed}\nSee `/411 search show {search.id}`."
+    )
+    outbox.enqueue(
+        session,
+        key=f"search:{search.id}:warning:v{search.version}",
+        kind=DeliveryKind.MESSAGE,
+        channel=search.owner,
+        payload={"text": text},
     )

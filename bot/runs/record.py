@@ -59,6 +59,7 @@ def run_record(
 def run_notes(result: SourceResult, plan: Plan | None = None) -> str | None:
     """What a successful run should still tell its owner (kept in the run's error column)."""
     notes = list(getattr(result, "warnings", []) or [])
+    notes += plan.warnings if plan else []
     if result.truncated:
         notes.insert(0, "results truncated by the source's size cap; the next run continues")
     problems = dict.fromkeys(n.template_error for n in plan.new if n.template_error) if plan else {}

@@ -22,13 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import autocommit_on_postgres
+from bot.definitions.checks import OWNER_WARNINGS, run_findings
 from bot.definitions.search import SearchDefinition, definition_from_search
 from bot.errors import BotError, InvalidInput, NotFound
 from bot.logs import FailureLog
 from bot.models import RunStatus, Search, SearchRun, utcnow
 from bot.ops.metrics import SOURCE_ERRORS
 from bot.pipeline import Plan, SearchSpec, decide
-from bot.runs.failures import record_failure
+from bot.runs.failures import record_failure, warn_owner
 from bot.runs.results import RunResults, store_results
 from bot.runs.source_call import RunTimeout, run_source
 from bot.runs.window import advances, catchup_note, compute_window
@@ -66,6 +67,7 @@ class RunPreview:
     window: TimeWindow
     kind: ResultKind | None
     plan: Plan = field(default_factory=Plan)
+    warnings: list[str] = field(default_factory=list)  # fields and keys: see definitions/checks
     error: str | None = None
     truncated: bool = False
     duration_ms: int = 0
@@ -76,6 +78,7 @@ class RunPreview:
             "window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()},
             "kind": self.kind.value if self.kind else None,
             "error": self.error,
+            "warnings": [*self.warnings, *self.plan.warnings],
             "truncated": self.truncated,
             "duration_ms": self.duration_ms,
             **self.plan.to_dict(),
@@ -133,8 +136,10 @@ def preview_search(
             window, _capped = compute_window(spec.defn, kind, last_end, now)
         preview = RunPreview(spec.defn.name, window, kind)
         try:
+            preview.warnings = run_findings(source, spec.defn, spec.defn.timeout_seconds)
             result = run_source(source, window, spec.defn.timeout_seconds)
             preview.truncated = result.truncated
+            preview.warnings += result.warnings
             with run_deadline(spec.defn.timeout_seconds - (time.perf_counter() - started)):
                 preview.plan = decide(
                     session,
@@ -268,6 +273,11 @@ def run_search(
             return _finish_failed(
                 session, search, run, RunStatus.FAILED, describe_error(exc), now, started
             )
+        # Field and key findings make a search alert wrongly without failing: tell the owner.
+        warnings = [w for w in result.warnings if w.startswith(OWNER_WARNINGS)] + plan.warnings
+        if warnings:
+            with runtime.sessions.begin() as notes:
+                warn_owner(notes, search, run, warnings)
     stats.total_ms = (time.perf_counter() - started) * 1000
     _failures_of(search_id, search.name).cleared()
     return run
@@ -317,7 +327,9 @@ def _query(
     window, capped = compute_window(defn, kind, last_end, now)
     source_started = time.perf_counter()
     try:
+        findings = run_findings(source, defn, defn.timeout_seconds)
         result = run_source(source, window, defn.timeout_seconds)
+        result.warnings[:0] = findings
     finally:
         stats.source_ms = (time.perf_counter() - source_started) * 1000
     if capped and last_end is not None:

@@ -97,7 +97,7 @@ def test_search_import_run_list_and_export_from_the_command_line(
     data.hits = [Hit("1", datetime.now(UTC) - timedelta(minutes=1), {"user": "bob"})]
     monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
     (tmp_path / "s.yaml").write_text(
-        f"name: cli search\nsource: memory\nsource_config: {{dataset: '{name}'}}\n"
+        f"name: cli search\nsource: memory\nsource_config: {{dataset: '{name}'}}\nchannel: C1\n"
     )
     assert main(["search", "import", str(tmp_path)]) == 0
     assert "1 created" in capsys.readouterr().out

@@ -133,7 +133,7 @@ def test_it_reports_a_missing_index_permanently(es_context: SourceContext) -> No
     with pytest.raises(SourceError) as raised:
         source(es_context, index="no-such-index-a1").run(WINDOW)
     assert raised.value.permanent
-    assert "no such index [no-such-index-a1]" in str(raised.value)
+    assert "index pattern no-such-index-a1 matches no index on cluster default" in str(raised.value)
 
 
 def test_it_reports_an_unreachable_cluster_as_transient(es_context: SourceContext) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -54,3 +55,38 @@ def test_it_refuses_a_range_without_a_start_or_backwards(
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
         parse_range(start, end, NOW, quote=quoted)
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_a_time_without_a_zone_is_read_in_the_configured_zone() -> None:
+    # 08:00 in Berlin (winter, UTC+1) is 07:00 UTC; an explicit zone still wins.
+    assert parse_time("2026-01-31T08:00", NOW, quote=quoted, tz=BERLIN) == datetime(
+        2026, 1, 31, 7, tzinfo=UTC
+    )
+    assert parse_time("2026-01-31T08:00Z", NOW, quote=quoted, tz=BERLIN) == datetime(
+        2026, 1, 31, 8, tzinfo=UTC
+    )
+    window = parse_range("2026-01-31T08:00", "2026-01-31T09:00+00:00", NOW, quote=quoted, tz=BERLIN)
+    assert window is not None
+    assert (window.start, window.end) == (
+        datetime(2026, 1, 31, 7, tzinfo=UTC),
+        datetime(2026, 1, 31, 9, tzinfo=UTC),
+    )
+
+
+def test_a_window_in_the_future_is_refused() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_range("2026-12-01T08:00Z", None, NOW, quote=quoted)
+    assert "<from> 2026-12-01T08:00:00+00:00 is in the future" in str(raised.value)
+    with pytest.raises(InvalidInput, match="<to> 2026-11-30T13:00:00"):
+        parse_range("now-1h", "2026-11-30T13:00Z", NOW, quote=quoted)
+
+
+def test_the_cli_help_says_how_times_without_a_zone_are_read(capsys) -> None:
+    from bot.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["search", "test", "--help"])
+    assert "configured TIMEZONE" in capsys.readouterr().out

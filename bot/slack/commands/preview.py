@@ -7,7 +7,7 @@ its look-back range ending now, or ``last=1h`` / ``from=… to=…``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.config import Settings
 from bot.definitions.search import SearchDefinition
@@ -24,8 +24,11 @@ WINDOW_OPTIONS = ("last", "from", "to")  # a test's time range, not source setti
 
 
 def preview_text(preview: runner.RunPreview) -> str:
+    warnings = [*preview.warnings, *preview.plan.warnings]
+    shown = "".join(f"\n:warning: {code(w, 400)}" for w in warnings[:5])
     if preview.error:
-        return f":x: *{escape_mrkdwn(preview.search_name)}* failed: {code(preview.error, 1500)}"
+        failed = f":x: *{escape_mrkdwn(preview.search_name)}* failed: {code(preview.error, 1500)}"
+        return truncate(failed + shown, 3000)
     plan = preview.plan
     lines = [
         f"*{escape_mrkdwn(preview.search_name)}* over {when(preview.window.start)} to {when(preview.window.end)} ({preview.duration_ms} ms):",
@@ -43,6 +46,8 @@ def preview_text(preview: runner.RunPreview) -> str:
         # The alerts would still be posted (with the default title); the author should know why.
         lines.append(":warning: Template errors (the default title would be used):")
         lines.extend(f"• {code(error, 300)}" for error in broken[:3])
+    if shown:
+        lines.append(shown.lstrip("\n"))
     if preview.truncated:
         lines.append(
             "_The source returned more results than one run reads; the count is a lower bound._"
@@ -50,11 +55,14 @@ def preview_text(preview: runner.RunPreview) -> str:
     return truncate("\n".join(lines), 3000)
 
 
-def preview_window(options: dict[str, str], lookback_seconds: int, now: datetime) -> TimeWindow:
+def preview_window(
+    options: dict[str, str], lookback_seconds: int, now: datetime, tz: tzinfo = UTC
+) -> TimeWindow:
     """``last=1h``, or ``from=… [to=…]``; by default the search's look-back range ending now.
 
     Not the time since the last run (seconds, for a scheduled search): a test shows
-    what the search finds over a range worth looking at.
+    what the search finds over a range worth looking at. Times without a zone are
+    read in ``tz`` (the configured TIMEZONE); a range in the future is refused.
     """
     if "last" in options:
         if "from" in options or "to" in options:
@@ -70,6 +78,7 @@ def preview_window(options: dict[str, str], lookback_seconds: int, now: datetime
         now,
         quote=_quote_option,
         default_start=None if "to" in options else now - timedelta(seconds=lookback_seconds),
+        tz=tz,
     )
     assert window is not None  # a default start always gives a window
     return window

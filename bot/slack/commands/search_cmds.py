@@ -144,7 +144,7 @@ def test(ctx: CommandContext, args: Args) -> None:
             target = search.id
     _check_source(ctx, defn.source)
     now = datetime.now(UTC)
-    window = preview_window(window_options, defn.lookback_seconds, now)
+    window = preview_window(window_options, defn.lookback_seconds, now, ctx.settings.tz)
     # The same code path as a run (runner.preview_search), in a worker process after the ack.
     ctx.later(preview_window_job, ctx.settings, target, window, now)
 
