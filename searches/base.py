@@ -89,11 +89,16 @@ class SourceConfigError(ValueError):
 
 
 class SourceError(Exception):
-    """A run failed. ``permanent`` means retrying the same run cannot help (a bad query)."""
+    """A run failed. ``permanent`` means retrying the same run cannot help (a bad query).
 
-    def __init__(self, message: str, *, permanent: bool = False):
+    ``field`` names the config field at fault when one is (e.g. ``index``), so a check
+    at save time can show the error on it.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, field: str | None = None):
         super().__init__(message)
         self.permanent = permanent
+        self.field = field
 
 
 class SourceCancelled(SourceError):

@@ -56,10 +56,13 @@ class FieldCatalog:
 
     def suggestions(self, name: str) -> list[str]:
         known = [f for f in self.fields if not f.startswith("_")]
-        near = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-        # "usr" is close to "user" but also to "user.name": prefer whole names first.
-        base = name.removesuffix(KEYWORD)
-        return sorted(dict.fromkeys(near), key=lambda f: (f.removesuffix(KEYWORD) != base, f))
+        near = difflib.get_close_matches(name, known, n=4, cutoff=0.6)
+        if near:  # only the nearest few: "sorce.ip" suggests "source.ip", not also "source"
+            best = _likeness(name, near[0])
+            near = [f for f in near if _likeness(name, f) >= best - 0.1]
+        # "source.ip" and "source.ip.keyword" are one suggestion: the field itself.
+        plain = dict.fromkeys(plain_name(f) if plain_name(f) in self.fields else f for f in near)
+        return list(plain)[:3]
 
     def problem(self, use: FieldUse) -> str | None:
         """Why the data cannot serve this use of the field; None when it can."""
@@ -98,6 +101,10 @@ class FieldCatalog:
             else:
                 warnings.append(f"{use.where}: {problem} (among the events read)")
         return errors, warnings
+
+
+def _likeness(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
 
 
 def _types(info: FieldInfo) -> str:

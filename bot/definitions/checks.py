@@ -16,6 +16,7 @@ from searches.base import (
     Deadline,
     FieldError,
     Source,
+    SourceCancelled,
     SourceConfigError,
     SourceContext,
     SourceError,
@@ -41,14 +42,21 @@ class Findings:
         return [str(e) for e in self.errors] + self.warnings
 
 
-def check_for_save(defn: SearchDefinition, settings: Any, *, reach: bool = True) -> Findings:
-    """Everything that can be known before the search runs; ``reach``: ask its data too."""
+def check_for_save(
+    defn: SearchDefinition, settings: Any, *, reach: bool = True, timeout: float | None = None
+) -> Findings:
+    """Everything that can be known before the search runs; ``reach``: ask its data too.
+
+    ``timeout`` bounds the questions to the data (a Slack modal must answer in 3 s).
+    """
     findings = Findings()
     if not defn.channel and not defn.owner:
         findings.errors.append(FieldError("channel", NOWHERE))
     source = _open(defn, settings)
     if source is None:
         return findings  # parse_definition reports an invalid source config
+    if timeout is not None:
+        source.deadline = Deadline.after(timeout)
     try:
         more = check_fields(source, defn, reach=reach)
     finally:
@@ -61,17 +69,20 @@ def check_for_save(defn: SearchDefinition, settings: Any, *, reach: bool = True)
 def check_fields(source: Source, defn: SearchDefinition, *, reach: bool = True) -> Findings:
     """The cluster, and the fields the search names against the fields its data has."""
     findings = Findings()
-    findings.errors += [
-        FieldError(f"source_config.{e.field}", e.message) for e in source.environment_problems()
-    ]
+    environment = source.environment_problems()
+    findings.errors += [FieldError(f"source_config.{e.field}", e.message) for e in environment]
     uses = source.field_uses() + _key_uses(source, defn, findings)
-    if findings.errors or not reach or not uses:
+    if environment or not reach or not uses:
         return findings
     try:
         catalog = source.field_catalog()
+    except SourceCancelled:
+        findings.warnings.append(f"{_NOT_CHECKED}: the data did not answer in time")
+        return findings
     except SourceError as exc:
         if exc.permanent:
-            findings.errors.append(FieldError(_where_data_is(source), str(exc)))
+            where = f"source_config.{exc.field}" if exc.field else _where_data_is(source)
+            findings.errors.append(FieldError(where, str(exc)))
         else:
             findings.warnings.append(f"{_NOT_CHECKED}: {exc}")
         return findings

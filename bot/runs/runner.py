@@ -78,10 +78,10 @@ class RunPreview:
             "window": {"start": self.window.start.isoformat(), "end": self.window.end.isoformat()},
             "kind": self.kind.value if self.kind else None,
             "error": self.error,
-            "warnings": [*self.warnings, *self.plan.warnings],
             "truncated": self.truncated,
             "duration_ms": self.duration_ms,
             **self.plan.to_dict(),
+            "warnings": [*self.warnings, *self.plan.warnings],  # the plan's own, and the checks'
         }
 
 

@@ -12,12 +12,21 @@ from slack_sdk.errors import SlackApiError
 
 from bot.alerts.permissions import Actor, check_manage_search, check_source_allowed
 from bot.definitions import store as search_store
+from bot.definitions.checks import check_for_save
 from bot.errors import BotError
 from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.search_modal import ModalErrors, block_for, definition_from_view, search_modal
+from bot.slack.search_modal import (
+    ModalErrors,
+    block_for,
+    definition_from_view,
+    errors_by_block,
+    search_modal,
+)
 from bot.slack.services import Services
 from bot.text.escape import escape_mrkdwn
+
+SAVE_CHECK_SECONDS = 2.0  # Slack wants the modal's answer within 3 seconds
 
 
 def tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
@@ -63,6 +72,9 @@ def _save(
     try:
         defn = definition_from_view(view, owner=actor.user_id, channel=channel)
         check_source_allowed(settings, services.directory, actor, defn.source)
+        findings = check_for_save(defn, settings, timeout=SAVE_CHECK_SECONDS)
+        if findings.errors:
+            raise ModalErrors(errors_by_block(findings.errors))
         with context["db"] as session:
             if editing:
                 search = search_store.find_search(session, str(meta.get("search_id")))
@@ -98,4 +110,7 @@ def _save(
         )
         return
     ack()
+    if findings.warnings:
+        text += "".join(f"
+:warning: {escape_mrkdwn(w)}" for w in findings.warnings[:5])
     tell(client, actor.user_id, channel, text)

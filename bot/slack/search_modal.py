@@ -23,6 +23,7 @@ from bot.slack.alert_modals import value_of
 from bot.slack.blocks import Block, plain_text
 from bot.slack.ids import CallbackId
 from bot.text.escape import plain
+from searches.base import FieldError
 
 
 @dataclass(frozen=True)
@@ -244,9 +245,14 @@ def definition_from_view(
     try:
         return parse_definition(raw)
     except DefinitionError as exc:
-        errors: dict[str, str] = {}
-        for error in exc.errors:
-            block = block_for(error.field)
-            message = error.message if block == error.field else f"{error.field}: {error.message}"
-            errors[block] = f"{errors[block]}; {message}" if block in errors else message
-        raise ModalErrors({k: v[:2000] for k, v in errors.items()}) from None
+        raise ModalErrors(errors_by_block(exc.errors)) from None
+
+
+def errors_by_block(field_errors: list[FieldError]) -> dict[str, str]:
+    """Each error on the input of its field (several on one input are joined)."""
+    errors: dict[str, str] = {}
+    for error in field_errors:
+        block = block_for(error.field)
+        message = error.message if block == error.field else f"{error.field}: {error.message}"
+        errors[block] = f"{errors[block]}; {message}" if block in errors else message
+    return {k: v[:2000] for k, v in errors.items()}

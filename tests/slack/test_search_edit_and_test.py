@@ -35,23 +35,18 @@ def test_it_merges_edited_source_settings_and_takes_the_reason_for_the_history(
 ) -> None:
     search_id = add_search(
         runtime,
-        source="elasticsearch",
-        source_config={"index": "logs-*", "query": "event:login"},
+        source="alerts",  # a source whose settings need no cluster or file to check
+        source_config={"mode": "count", "states": ["new"]},
         owner="U_BOB",
     )
     standin.send_command(
-        "U_BOB",
-        "C_ALERTS",
-        f'search edit {search_id} query="event:login AND outcome:failure" reason="only failures"',
+        "U_BOB", "C_ALERTS", f'search edit {search_id} mode=hits reason="only failures"'
     )
     assert "updated" in _said(standin, "U_BOB", 1)
     with runtime.sessions() as session:
         search = session.get(Search, search_id)
         assert search is not None
-        assert search.source_config == {
-            "index": "logs-*",
-            "query": "event:login AND outcome:failure",
-        }
+        assert search.source_config == {"mode": "hits", "states": ["new"]}
         reasons = list(
             session.scalars(
                 select(SearchRevision.reason).where(SearchRevision.search_id == search_id)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.alerts.permissions import check_manage_search, check_source_allowed
 from bot.config import Settings
 from bot.definitions import store as search_store
+from bot.definitions.checks import check_for_save
 from bot.definitions.search import (
     ALIASES,
     DefinitionError,
@@ -42,6 +43,7 @@ from bot.text.escape import (
 FIELD_NAMES = set(SearchDefinition.__dataclass_fields__) | set(ALIASES) | {"condition"}
 ID_FIELDS = {"owner", "channel", "oncall_group"}
 MAX_LIST = 40
+SAVE_CHECK_SECONDS = 2.0  # a slash command must be answered within 3 seconds
 
 
 def raw_from_options(options: dict[str, str]) -> dict[str, Any]:
@@ -72,6 +74,17 @@ def _definition(raw: dict[str, Any]) -> SearchDefinition:
             f"• {code(e.field, 80)}: {escape_mrkdwn(e.message)}" for e in exc.errors
         )
         raise InvalidInput(f"The search definition has problems:\n{problems}") from None
+
+
+def _check_saveable(ctx: CommandContext, defn: SearchDefinition) -> list[str]:
+    """Refuse a search that cannot work (see definitions/checks); return its warnings."""
+    findings = check_for_save(defn, ctx.settings, timeout=SAVE_CHECK_SECONDS)
+    if findings.errors:
+        problems = "\n".join(
+            f"• {code(e.field, 80)}: {escape_mrkdwn(e.message)}" for e in findings.errors
+        )
+        raise InvalidInput(f"The search cannot work as written:\n{problems}")
+    return [f"\n:warning: {escape_mrkdwn(w)}" for w in findings.warnings[:5]]
 
 
 def _sources() -> list[str]:
@@ -112,6 +125,7 @@ def create(ctx: CommandContext, args: Args) -> Reply | None:
     raw.setdefault("channel", ctx.channel_id)
     defn = _definition(raw)
     _check_source(ctx, defn.source)
+    warnings = _check_saveable(ctx, defn)
     with ctx.db as session:
         search = search_store.create_search(
             session, defn, ctx.actor.user_id, reason or "created with /411"
@@ -119,6 +133,7 @@ def create(ctx: CommandContext, args: Args) -> Reply | None:
         search_id = search.id
     return Reply(
         f"Created search *{escape_mrkdwn(defn.name)}* (#{search_id}), alerts go to {mention_channel(defn.channel)}. Try it with `/411 search test {search_id}`."
+        + "".join(warnings)
     )
 
 
@@ -246,12 +261,14 @@ def edit(ctx: CommandContext, args: Args) -> Reply | None:
             new = _definition(merge_edit(definition_to_dict(defn), raw_from_options(options)))
             _check_source(ctx, defn.source)  # changing a privileged search is privileged too
             _check_source(ctx, new.source)
+            warnings = _check_saveable(ctx, new)
             changed = search_store.update_search(
                 session, search, new, ctx.actor.user_id, reason or "edited with /411"
             )
             return Reply(
                 f"Search *{escape_mrkdwn(search.name)}* "
                 + ("updated." if changed else "unchanged.")
+                + "".join(warnings)
             )
         view = search_modal(_sources(), defn, search_id=search.id, channel=ctx.channel_id)
     ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)

@@ -1,0 +1,85 @@
+"""The search modal and `/411 search create` check a search against its cluster on submit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from elasticsearch import Elasticsearch, helpers
+from sqlalchemy import select
+
+from bot.config import ClusterConfig
+from bot.models import Search
+from bot.runtime import Runtime
+from standin import SlackStandIn
+from tests.slack.conftest import BotServer, make_runtime, serve_bot, wait_for
+
+
+@pytest.fixture
+def es_runtime(db_url: str, standin: SlackStandIn, es_url: str) -> Iterator[Runtime]:
+    clusters = {"default": ClusterConfig(name="default", url=es_url)}
+    runtime = make_runtime(db_url, standin.api_url, clusters=clusters)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def es_bot(es_runtime: Runtime, standin: SlackStandIn) -> Iterator[BotServer]:
+    server = serve_bot(es_runtime, standin)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def logins(es: Elasticsearch, es_index: str) -> str:
+    docs = [{"@timestamp": "2026-11-29T11:50:00Z", "user": "alice", "event": "login"}]
+    helpers.bulk(es, [{"_index": es_index, "_source": d} for d in docs], refresh="wait_for")
+    return es_index
+
+
+def _text(value: str) -> dict[str, object]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def test_the_modal_shows_unknown_fields_on_their_inputs(
+    es_runtime: Runtime, standin: SlackStandIn, es_bot: BotServer, logins: str
+) -> None:
+    values = {
+        "name": {"name": _text("logins")},
+        "source": {"source": {"type": "static_select", "selected_option": {"value": "elasticsearch"}}},
+        "source_config": {"source_config": _text(f"index: {logins}\nquery: 'event:login'")},
+        "schedule": {"schedule": _text("every 5m")},
+        "key_fields": {"key_fields": _text("usr")},
+    }  # fmt: skip
+    standin.send_command("U_ALICE", "C_ALERTS", "search create")
+    modal = wait_for(lambda: standin.modal_stack("U_ALICE"), what="the modal")[-1]
+    reply = standin.submit_view("U_ALICE", modal.id, values)
+    errors = reply.json()["errors"]
+    assert errors == {
+        "key_fields": f"no field `usr` in {logins} on cluster default; did you mean `user`?"
+    }
+    values["source_config"] = {"source_config": _text("index: logs-prdo-*\nquery: 'event:login'")}
+    values["key_fields"] = {"key_fields": _text("user")}
+    errors = standin.submit_view("U_ALICE", modal.id, values).json()["errors"]
+    assert (
+        "index pattern logs-prdo-* matches no index on cluster default" in errors["source_config"]
+    )
+    values["source_config"] = {"source_config": _text(f"index: {logins}\nquery: 'event:login'")}
+    reply = standin.submit_view("U_ALICE", modal.id, values)
+    assert reply.ok and not reply.body.strip(), reply.body
+    with es_runtime.sessions() as session:
+        assert list(session.scalars(select(Search.name))) == ["logins"]
+
+
+def test_inline_create_names_an_unknown_cluster(
+    es_runtime: Runtime, standin: SlackStandIn, es_bot: BotServer
+) -> None:
+    standin.send_command(
+        "U_ALICE",
+        "C_ALERTS",
+        "search create name=peek source=elasticsearch index=logs-* cluster=prod query=x",
+    )
+    said = wait_for(lambda: standin.ephemerals("U_ALICE", "C_ALERTS"), what="the reply")[-1].text
+    assert "unknown Elasticsearch cluster 'prod' (known: default)" in said
+    with es_runtime.sessions() as session:
+        assert list(session.scalars(select(Search.name))) == []
