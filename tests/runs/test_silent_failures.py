@@ -192,7 +192,7 @@ def test_hits_lacking_the_key_field_each_keep_their_own_alert_and_warn(cluster, 
     assert run.status == RunStatus.SUCCEEDED, run.error
     keys = alert_keys(es_runtime, search_id)
     assert len(keys) == 7 == len(set(keys))  # not ONE alert keyed usr=∅
-    assert all(key.startswith("usr=∅|id:d") for key in keys)
+    assert all(key.startswith("usr=∅|own=id:d") for key in keys)
     assert "key field `usr` is missing in 7 of 7 results" in (run.error or "")
     assert "no field `usr`" in (run.error or "")  # the field check, at run time too
     with es_runtime.sessions() as session:
@@ -334,7 +334,7 @@ def test_the_file_source_keeps_a_key_per_hit_lacking_the_key_field(runtime, log_
     assert run.status == RunStatus.SUCCEEDED, run.error
     keys = alert_keys(runtime, search_id)
     assert len(keys) == 7 == len(set(keys))
-    assert all(key.startswith("usr=∅|hash:") for key in keys)
+    assert all(key.startswith("usr=∅|own=hash:") for key in keys)
     assert "key field `usr` is missing in 7 of 7 results" in (run.error or "")
     # Grouped hits (a count condition) do not merge either.
     grouped = file_definition(log_file, name="grouped", key_fields=["usr"], condition="count > 0")
