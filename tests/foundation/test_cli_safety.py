@@ -21,11 +21,13 @@ source: sql
 source_config:
   url: postgresql+psycopg://reader:{PASSWORD}@db.example/app
   query: SELECT 1
+channel: C_ALERTS
 """
 ES_SEARCH = """
 name: es down
 source: elasticsearch
 source_config: {index: logs-*, query: error}
+channel: C_ALERTS
 """
 
 
