@@ -130,7 +130,7 @@ def message_channel(search: Search) -> str | None:
 def posts_for(search: Search, plan: Plan, run_id: int) -> Posts:
     """The new alerts' posts: one each, or the burst's summary."""
     burst = Keys.BURST_POST.build(run_id=run_id) if plan.burst else None
-    return Posts(message_channel(search), burst)
+    return Posts(None if plan.quiet else message_channel(search), burst)
 
 
 _Written = tuple[Applied, list[SeenAgain], dict[int, str | None]]
@@ -138,7 +138,7 @@ _Written = tuple[Applied, list[SeenAgain], dict[int, str | None]]
 
 def _write(session: Session, search: Search, run_id: int, plan: Plan, now: datetime) -> _Written:
     """A statement per step: new alerts, their posts, occurrences, message updates, events."""
-    channel = message_channel(search)
+    channel = None if plan.quiet else message_channel(search)
     created, folded = _insert_new(session, search, plan.new, now)
     applied = Applied([alert_id for alert_id, _ in created])
     events = [_event(i, AlertAction.CREATED, now, _created_detail(run_id, n)) for i, n in created]

@@ -51,6 +51,7 @@ class Plan:
     closing: list[Closing] = field(default_factory=list)
     burst: bool = False  # too many new alerts for one post each: one summary post
     warnings: list[str] = field(default_factory=list)  # e.g. results lacking a key field
+    quiet: bool = False  # a backfill: new alerts get no post each (it posts one summary)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from waitress.server import create_server
 
-from bot.config import Settings
+from bot.config import ClusterConfig, Settings
 from bot.db import make_engine
 from bot.deliveries import outbox
 from bot.deliveries.loop import DeliveryLoop
@@ -90,6 +90,22 @@ def serve_bot(runtime: Runtime, standin: SlackStandIn, **app_options: Any) -> Bo
 @pytest.fixture
 def bot(runtime: Runtime, standin: SlackStandIn) -> Iterator[BotServer]:
     server = serve_bot(runtime, standin)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def es_runtime(db_url: str, standin: SlackStandIn, es_url: str) -> Iterator[Runtime]:
+    """A runtime whose cluster "default" is the test Elasticsearch (9.x)."""
+    clusters = {"default": ClusterConfig(name="default", url=es_url)}
+    runtime = make_runtime(db_url, standin.api_url, clusters=clusters)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def es_bot(es_runtime: Runtime, standin: SlackStandIn) -> Iterator[BotServer]:
+    server = serve_bot(es_runtime, standin)
     yield server
     server.stop()
 

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from elasticsearch import Elasticsearch, helpers
 from sqlalchemy import select
 
-from bot.config import ClusterConfig
 from bot.models import Search
 from bot.runtime import Runtime
 from standin import SlackStandIn
-from tests.slack.conftest import BotServer, make_runtime, serve_bot, wait_for
-
-
-@pytest.fixture
-def es_runtime(db_url: str, standin: SlackStandIn, es_url: str) -> Iterator[Runtime]:
-    clusters = {"default": ClusterConfig(name="default", url=es_url)}
-    runtime = make_runtime(db_url, standin.api_url, clusters=clusters)
-    yield runtime
-    runtime.engine.dispose()
-
-
-@pytest.fixture
-def es_bot(es_runtime: Runtime, standin: SlackStandIn) -> Iterator[BotServer]:
-    server = serve_bot(es_runtime, standin)
-    yield server
-    server.stop()
+from tests.slack.conftest import BotServer, wait_for
 
 
 @pytest.fixture

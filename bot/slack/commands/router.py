@@ -181,7 +181,7 @@ def dispatch(ctx: CommandContext, text: str) -> Reply | None:
 
 def _load_commands() -> None:
     # Imported for their registrations; the order here is the order in `/411 help`.
-    for name in ("search_cmds", "alert_cmds", "digest_cmd", "maintenance_cmd"):
+    for name in ("search_cmds", "backfill_cmd", "alert_cmds", "digest_cmd", "maintenance_cmd"):
         importlib.import_module(f"bot.slack.commands.{name}")
 
 
