@@ -210,8 +210,8 @@ class ElasticsearchSource(Source):
         return uses
 
     def result_names(self) -> frozenset[str] | None:
-        if self.config.mode is not Mode.TERMS and self.config.mode is not Mode.COUNT:
-            return None  # hits, and the comparing modes, which carry documents' fields
+        if self.config.mode not in (Mode.TERMS, Mode.COUNT) or self.config.latest_document:
+            return None  # hits, latest documents and the comparing modes carry documents' fields
         return frozenset(plain_name(g) for g in self.config.group_by) | {"count"}
 
     def field_catalog(self) -> FieldCatalog | None:
@@ -480,7 +480,6 @@ class ElasticsearchSource(Source):
             verb = "failed" if exc.transient else "rejected the query"
             return SourceError(f"{prefix}{where} {verb}: {reason}", permanent=not exc.transient)
         return SourceError(f"{prefix}{where} unreachable: {exc.message}", permanent=False)
-
 
     def _not_a_cluster(self, exc: ClusterRequestError) -> str:
         """What answered instead of Elasticsearch/OpenSearch, and at which URL."""

@@ -111,6 +111,5 @@ def _save(
         return
     ack()
     if findings.warnings:
-        text += "".join(f"
-:warning: {escape_mrkdwn(w)}" for w in findings.warnings[:5])
+        text += "".join(f"\n:warning: {escape_mrkdwn(w)}" for w in findings.warnings[:5])
     tell(client, actor.user_id, channel, text)

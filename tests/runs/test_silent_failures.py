@@ -295,7 +295,7 @@ def test_a_server_that_is_not_elasticsearch_is_named_with_its_url(engine) -> Non
     assert run.status == RunStatus.FAILED
     expected = (
         f"the server at {url} (cluster 'default') is not Elasticsearch or OpenSearch: it "
-        "answered HTTP 404 (text/html) '<html><body>Welcome to nginx</body></html>'"
+        "answered HTTP 404 '<html><body>Welcome to nginx</body></html>'"
     )
     assert expected in (run.error or "") and expected in error.message
 
