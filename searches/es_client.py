@@ -139,7 +139,7 @@ def detect_product(cluster: Any, timeout: float) -> Product:
         if status in (401, 403):  # OpenSearch's security plugin says no more than that
             message = f"refused the credentials (HTTP {status} to GET /)"
             raise ClusterRequestError(message, status=status) from None
-        raise ClusterRequestError(str(exc), status=status) from None
+        raise ClusterRequestError(str(exc), status=status, body=body) from None
 
 
 def cluster_info(cluster: Any, timeout: float = CHECK_TIMEOUT) -> ClusterInfo:
