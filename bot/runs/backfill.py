@@ -44,6 +44,7 @@ from bot.runs.source_call import RunTimeout, run_source
 from bot.runs.window import advances
 from bot.runtime import Runtime
 from bot.text.escape import escape_mrkdwn
+from bot.text.templates import run_deadline
 from searches.base import ResultKind, SourceError, SourceResult, TimeWindow
 
 MAX_CHUNKS = 20_000  # a week of a 30-second schedule; more is surely a mistake
@@ -202,7 +203,8 @@ def _plan(
     known: set[str],
 ) -> Plan:
     """The live pipeline's plan, less what a backfill must not do (see the module's doc)."""
-    plan = decide(session, SearchSpec(search.id, defn), result, window, now, burst_threshold=0)
+    with run_deadline(defn.timeout_seconds):  # templates render within the run's time, as live
+        plan = decide(session, SearchSpec(search.id, defn), result, window, now, burst_threshold=0)
     plan.new = [item for item in plan.new if item.key not in known]
     plan.seen = [item for item in plan.seen if item.key not in known]
     for item in plan.seen:
