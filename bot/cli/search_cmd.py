@@ -75,6 +75,16 @@ def register(subparsers: Any) -> None:
     backfill.add_argument("--json", action="store_true", help="print JSON")
     backfill.set_defaults(handler=_backfill)
 
+    verify = commands.add_parser(
+        "verify",
+        help="check every search's example events (must fire / must not fire); no database needed",
+    )
+    verify.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    verify.add_argument(
+        "--cluster", help="index the examples into a scratch index of this cluster and search there"
+    )
+    verify.set_defaults(handler=_verify)
+
     run = commands.add_parser("run", help="run a search now, for real")
     run.add_argument("search", help="search id or name")
     run.add_argument("--json", action="store_true", help="print JSON")
@@ -282,6 +292,18 @@ def _backfill(args: argparse.Namespace) -> int:
     else:
         print(report.text())
     return 0 if report.finished else 1
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.runs.verify import summary, verify_paths
+
+    settings = load_settings() if args.cluster else None
+    outcomes = verify_paths(args.paths, settings=settings, cluster=args.cluster)
+    for outcome in outcomes:
+        print(outcome.line(), file=sys.stdout if outcome.ok else sys.stderr)
+    print(summary(outcomes))
+    return 0 if all(o.ok for o in outcomes) else 1
 
 
 def _toggle(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.definitions.examples import BESIDE
 from bot.definitions.search import (
     DefinitionError,
     SearchDefinition,
@@ -44,6 +45,8 @@ class FileResult:
     path: Path
     definitions: list[SearchDefinition] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Raw ``examples`` per search name: proof for ``411 search verify``, not stored.
+    examples: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,7 +69,13 @@ def yaml_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in SUFFIXES and p.is_file() and not p.name.endswith(BESIDE)
+                )
+            )
         else:
             found.append(path)
     return found
@@ -90,6 +99,8 @@ def read_file(path: Path) -> FileResult:
         if not isinstance(raw, Mapping):
             result.problems.append(f"{where}: a search must be a mapping of fields")
             continue
+        raw = dict(raw)
+        examples = raw.pop("examples", None)  # verified by `411 search verify`, not stored
         try:
             defn = parse_definition(raw)
         except DefinitionError as exc:
@@ -102,6 +113,8 @@ def read_file(path: Path) -> FileResult:
             continue
         names[defn.name] = label
         result.definitions.append(defn)
+        if examples is not None:
+            result.examples[defn.name] = examples
     if not result.definitions and not result.problems:
         result.problems.append(f"{path}: no search in this file")
     return result
