@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import InvalidInput
 from bot.models import DigestPeriod, DigestSubscription
+from bot.text.escape import code
 
 _HHMM = re.compile(r"^(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)$")
 
@@ -37,7 +38,7 @@ def parse_time_of_day(value: str) -> time:
     match = _HHMM.match(value.strip())
     if not match:
         raise InvalidInput(
-            f"{value!r} is not a time of day: use HH:MM on a 24-hour clock, e.g. 09:00 or 17:30.",
+            f"{code(value, 60)} is not a time of day: use HH:MM on a 24-hour clock, e.g. 09:00 or 17:30.",
             field="time_of_day",
         )
     return time(int(match["h"]), int(match["m"]))
@@ -48,7 +49,7 @@ def parse_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(
-            f"{name!r} is not a known IANA time zone; use a name like Europe/Paris, "
+            f"{code(name, 60)} is not a known IANA time zone; use a name like Europe/Paris, "
             "America/New_York or UTC.",
             field="timezone",
         ) from None

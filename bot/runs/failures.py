@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from bot.deliveries import outbox
 from bot.deliveries.outbox import Keys
 from bot.models import DeliveryKind, Search, SearchRun
-from bot.text.escape import escape_mrkdwn
+from bot.text.escape import code, escape_mrkdwn
 
 
 def record_failure(session: Session, search: Search, run: SearchRun) -> None:
@@ -25,8 +25,8 @@ def record_failure(session: Session, search: Search, run: SearchRun) -> None:
     )
     if notify and search.owner:
         text = (
-            f":warning: Search *{search.name}* (#{search.id}) has failed {failures} times in a row. "
-            f"Last error: {run.error}"
+            f":warning: Search *{escape_mrkdwn(search.name)}* (#{search.id}) has failed "
+            f"{failures} times in a row. Last error: {code(run.error or '-', 500)}"
         )
         outbox.enqueue(
             session,
@@ -41,7 +41,8 @@ def record_success(session: Session, search: Search, run: SearchRun) -> None:
     if search.consecutive_failures == 0 and not search.failure_notified:
         return
     if search.failure_notified and search.owner:
-        text = f":white_check_mark: Search *{search.name}* (#{search.id}) is running again."
+        name = escape_mrkdwn(search.name)
+        text = f":white_check_mark: Search *{name}* (#{search.id}) is running again."
         outbox.enqueue(
             session,
             key=Keys.SEARCH_RECOVERED.build(search_id=search.id, run_id=run.id),

@@ -1,9 +1,16 @@
 """Untrusted text in Slack mrkdwn: escape it, truncate it visibly, put raw values in code.
 
+The one escaping path: every piece of text that did not come from this codebase (search
+names, descriptions, notes, titles, errors from sources, echoes of what someone typed)
+passes :func:`escape_mrkdwn` (or :func:`code`, :func:`safe_text`, which use it; or
+:func:`plain` for ``plain_text``) before it reaches Slack.
+
 Slack's control sequences all start with ``<`` (``<!channel>``, ``<@U123>``,
 ``<!subteam^S1>``, ``<http://x|label>``), so escaping ``& < >`` exactly as Slack
 documents neutralises every one of them. Formatting characters (``*_~```) still
-apply after escaping, which is why raw values go inside code spans.
+apply after escaping, which is why raw values go inside code spans. Bidirectional
+control characters (U+202E "right-to-left override" and its kin) are removed: they
+make text read other than it is (``exe.txt`` shown as ``txt.exe``).
 """
 
 from __future__ import annotations
@@ -16,9 +23,20 @@ _BACKTICK_STANDIN = "\u02cb"
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 
 
+# Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and the invisible
+# direction marks (U+200E, U+200F, U+061C): none belongs in an alert.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def strip_bidi(text: str) -> str:
+    return _BIDI.sub("", text)
+
+
 def escape_mrkdwn(text: object) -> str:
-    """Escape ``&`` first, then ``<`` and ``>``: exactly Slack's three entities."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape ``&`` first, then ``<`` and ``>``: exactly Slack's three entities; drop bidi
+    controls."""
+    escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return strip_bidi(escaped)
 
 
 def truncate(text: str, limit: int, marker: str = TRUNCATION_MARKER) -> str:
@@ -65,7 +83,7 @@ def code_block(text: object, limit: int = 2900) -> str:
 
 def plain(text: object, limit: int) -> str:
     """Text for a ``plain_text`` object: no escaping needed, but never empty and never too long."""
-    value = " ".join(str(text).split()) or "-"
+    value = " ".join(strip_bidi(str(text)).split()) or "-"
     return truncate(value, limit)
 
 
