@@ -63,6 +63,12 @@ class Schedule:
         fire = self.trigger(offset).get_next_fire_time(None, after)
         return fire.astimezone(UTC) if fire else None
 
+    def fire_after(self, fired: datetime, offset: int = 0) -> datetime | None:
+        """The fire time following ``fired`` (a fire time): plain arithmetic for intervals."""
+        if self.interval is not None:
+            return fired + timedelta(seconds=self.interval)
+        return self.next_fire(fired + timedelta(seconds=1), offset)
+
 
 def parse_schedule(value: str | int) -> Schedule:
     """Parse "every 5m", "5m", 300, or "*/5 * * * *"; raise ValueError with a readable reason."""

@@ -66,6 +66,12 @@ SLACK_RATE_LIMITED = Counter(
 LEASE_HELD = Gauge(
     "four11_scheduler_lease_held", "1 while this worker holds the scheduler lease", ["worker"]
 )
+MISSED = Counter(
+    "four11_runs_missed",
+    "Fire times never evaluated: given up after waiting too long (a later run was due), "
+    "or passed while no scheduler was ticking",
+    ["why"],
+)
 RECLAIMED = Counter(
     "four11_reclaimed",
     "Runs and deliveries taken back from a worker that died",

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bot.definitions.schedule import parse_schedule
 from bot.definitions.store import set_enabled
 from bot.models import Search
 from bot.runs.scheduler import SearchScheduler, phase
@@ -36,8 +35,7 @@ def test_syncing_stores_each_searchs_next_run_and_clears_it_when_disabled(
         scheduler.sync()
         for search_id, seconds in ((minutely, 60), (hourly, 3600)):
             next_run, updated_at, version = stored(runtime, search_id)
-            job = scheduler.scheduler.get_job(str(search_id))
-            assert next_run == job.next_run_time
+            assert next_run == scheduler.next_fire(search_id)
             assert now < next_run <= now + timedelta(seconds=seconds + 1)
             assert int(next_run.timestamp()) % seconds == phase(search_id, seconds)
             assert (updated_at, version) == before[search_id][1:]  # not an edit
@@ -60,8 +58,7 @@ def test_a_fire_moves_the_stored_next_run_at_the_next_sync(runtime, dataset, mak
         with runtime.sessions.begin() as session:
             session.execute(update(Search).values(next_run_at=old))
         assert scheduler.sync() == 0 and stored(runtime, search_id)[0] == old  # nothing fired
-        schedule = parse_schedule("every 1m")
-        scheduler._fire(search_id, schedule, phase(search_id, 60))
+        assert scheduler.tick(now=scheduler.next_fire(search_id)) == 1
         assert scheduler.sync() == 0
         next_run = stored(runtime, search_id)[0]
         assert next_run is not None and next_run > datetime.now(UTC)
@@ -90,3 +87,52 @@ def test_app_home_shows_a_failing_searchs_next_run(runtime, dataset, make_search
         text = str(home_view(session, admin))
     assert f"`#{search_id}`" in text and "next run <!date^" in text
     assert "next run -" not in text
+
+
+def test_a_tick_inserts_every_due_fire_time_in_one_statement(runtime, dataset, make_search):
+    from sqlalchemy import event
+
+    from bot.models import SearchRun
+
+    ids = [make_search(dataset[0], schedule="every 1m") for _ in range(5)]
+    scheduler = SearchScheduler(runtime)
+    scheduler.sync()
+    fires = {search_id: scheduler.next_fire(search_id) for search_id in ids}
+    inserts: list[str] = []
+
+    def count(conn, cursor, statement, *_):
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", count)
+    try:
+        assert scheduler.tick(now=max(fires.values())) == 5
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    with runtime.sessions() as session:
+        runs = session.execute(select(SearchRun.search_id, SearchRun.scheduled_for)).all()
+    assert {(search_id, at) for search_id, at in runs} == set(fires.items())
+    assert {scheduler.next_fire(i) for i in ids} == {
+        at + timedelta(minutes=1) for at in fires.values()
+    }
+
+
+def test_a_tick_long_delayed_inserts_the_recent_fire_times_and_counts_the_rest_missed(
+    runtime, dataset, make_search
+):
+    from bot.models import SearchRun
+    from bot.runs.scheduler import MISFIRE_GRACE
+
+    search_id = make_search(dataset[0], schedule="every 1m")
+    scheduler = SearchScheduler(runtime)
+    scheduler.sync()
+    first = scheduler.next_fire(search_id)
+    assert first is not None
+    late = first + timedelta(hours=1)  # the process was stopped for an hour
+    inserted = scheduler.tick(now=late)
+    with runtime.sessions() as session:
+        runs = sorted(session.scalars(select(SearchRun.scheduled_for)))
+    assert runs == [late - timedelta(minutes=m) for m in range(5, -1, -1)]  # within the grace
+    assert inserted == 6 and scheduler.missed == 61 - 6
+    assert all(late - at <= MISFIRE_GRACE for at in runs)
