@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from bot.errors import InvalidInput
 from bot.ops.status import Status, read_status, resend
+from bot.runs.health import run_health
 from bot.runtime import Runtime
+
+SCHEDULED_SPAN = timedelta(minutes=10)  # the fire times 411 status accounts for
 
 
 def register(subparsers: Any) -> None:
@@ -60,16 +64,27 @@ def render(status: Status) -> list[str]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    status = read_status(Runtime.start())
+    runtime = Runtime.start()
+    status = read_status(runtime)
+    with runtime.sessions() as session:  # every fire time of the last minutes accounted for
+        scheduled = run_health(session, status.now - SCHEDULED_SPAN, status.now)
     if args.json:
         body = asdict(status)
+        body["scheduled"] = {
+            "due": scheduled.due,
+            "ran": scheduled.ran,
+            "missed": scheduled.missed,
+            "waiting": scheduled.waiting,
+            "lateness_p50_s": scheduled.lateness_at(50),
+            "lateness_p99_s": scheduled.lateness_at(99),
+        }
         body["alerts"] = [
             {"state": s, "priority": p, "count": n} for (s, p), n in status.alerts.items()
         ]
         body["lease_holder"] = status.lease_holder
         print(json.dumps(body, default=str, indent=2))
     else:
-        print("\n".join(render(status)))
+        print("\n".join([*render(status), "", *scheduled.lines()]))
     return 0
 
 

@@ -1,21 +1,25 @@
 """Due runs: created once per fire time, claimed by exactly one worker, never two of one search.
 
 Creation relies on the unique (search_id, scheduled_for): a double fire inserts
-nothing the second time. On Postgres a claim is one statement that locks the run
-rows and then the search rows (``SKIP LOCKED``), so two workers can never start
-runs of the same search; manual runs lock the search row too. On SQLite one
-process claims with conditional UPDATEs.
+nothing the second time. Claims take the oldest due runs first, one per search
+and none of a search already running, so every fire time is evaluated in turn and
+none is folded into a later one. On Postgres a claim is one statement that locks
+the run rows and then the search rows (``SKIP LOCKED``), so two workers can never
+start runs of the same search; manual runs lock the search row too. On SQLite one
+process claims with one SELECT and one UPDATE. A run still waiting
+``MISSED_AFTER`` past its fire time while a later one of its search is due too is
+given up (:func:`give_up_overdue`) and counted as a missed evaluation.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Integer, Table, exists, select, text, update
+from sqlalchemy import Integer, Table, bindparam, exists, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 STALE_GRACE = timedelta(minutes=2)  # beyond a run's own timeout, before it counts as orphaned
 # Built once: an alias made per call would defeat SQLAlchemy's statement cache.
 _RUNNING = aliased(SearchRun, name="running_run")
+_LATER = aliased(SearchRun, name="later_run")
 _RUNS = cast(Table, SearchRun.__table__)
 
 
@@ -48,6 +53,27 @@ def create_due_run(session: Session, search_id: int, scheduled_for: datetime) ->
     return session.connection().execute(statement).first() is not None
 
 
+def create_due_runs(session: Session, due: Sequence[tuple[int, datetime]]) -> None:
+    """PENDING runs for many (search id, fire time) at once: one statement, executed many."""
+    dialect = session.get_bind().dialect.name
+    rows = [{"d_search_id": search_id, "d_at": at} for search_id, at in due]
+    session.connection().execute(_INSERT_DUE[dialect], rows)
+
+
+def _insert_due(module: Any) -> Any:
+    return (
+        module.insert(_RUNS)
+        .values(
+            search_id=bindparam("d_search_id"),
+            scheduled_for=bindparam("d_at", type_=_RUNS.c.scheduled_for.type),
+            status=RunStatus.PENDING,
+        )
+        .on_conflict_do_nothing(index_elements=["search_id", "scheduled_for"])
+    )
+
+
+_INSERT_DUE = {"postgresql": _insert_due(postgresql), "sqlite": _insert_due(sqlite)}
+
 # Postgres: the claim in one statement (see claim_runs): candidates locked (SKIP LOCKED),
 # the newest due run per search, its search row locked (SKIP LOCKED: another worker is
 # claiming it), then started, and the same search's older due runs marked covered.
@@ -59,17 +85,17 @@ _CLAIM_PG = text(
         WHERE r.status = :pending AND r.scheduled_for <= :now
           AND NOT EXISTS (SELECT 1 FROM search_runs running
                           WHERE running.search_id = r.search_id AND running.status = :running)
-        ORDER BY r.scheduled_for DESC
+        ORDER BY r.scheduled_for
         LIMIT :scan
         FOR UPDATE OF r SKIP LOCKED
-    ), newest AS (
+    ), oldest AS (
         SELECT DISTINCT ON (search_id) id, search_id, scheduled_for
         FROM candidate
-        ORDER BY search_id, scheduled_for DESC
+        ORDER BY search_id, scheduled_for
     ), chosen AS (
-        SELECT n.id, n.search_id, n.scheduled_for
-        FROM newest n JOIN searches s ON s.id = n.search_id
-        ORDER BY n.scheduled_for DESC
+        SELECT o.id, o.search_id, o.scheduled_for
+        FROM oldest o JOIN searches s ON s.id = o.search_id
+        ORDER BY o.scheduled_for
         LIMIT :limit
         FOR UPDATE OF s SKIP LOCKED
     ), started AS (
@@ -77,23 +103,18 @@ _CLAIM_PG = text(
         FROM chosen
         WHERE search_runs.id = chosen.id
         RETURNING search_runs.id, search_runs.search_id, search_runs.scheduled_for
-    ), covered AS (
-        UPDATE search_runs
-        SET status = :skipped, finished_at = :now, error = :covered_error
-        WHERE search_id IN (SELECT search_id FROM chosen)
-          AND status = :pending AND scheduled_for <= :now
-          AND id NOT IN (SELECT id FROM chosen)
     )
-    SELECT id, search_id, scheduled_for FROM started ORDER BY scheduled_for DESC, id
+    SELECT id, search_id, scheduled_for FROM started ORDER BY scheduled_for, id
     """
 ).columns(id=Integer, search_id=Integer, scheduled_for=UTCDateTime)
-COVERED_ERROR = "covered by a later run"
+MISSED_AFTER = timedelta(minutes=5)
+MISSED_ERROR = "missed: still waiting 5 minutes after its fire time, with a later run due"
 
 
 def claim_runs(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
-    """Claim up to ``limit`` due runs, at most one per search, none of a search already running.
+    """Claim up to ``limit`` due runs, oldest first, at most one per search, none already running.
 
-    Postgres claims in one statement; SQLite (one process) with a few.
+    Postgres claims in one statement; SQLite (one process) with a SELECT and an UPDATE.
     """
     if limit <= 0:
         return []
@@ -107,71 +128,88 @@ def _claim_pg(session: Session, worker: str, now: datetime, limit: int) -> list[
         "now": now,
         "worker": worker,
         "limit": limit,
-        "scan": limit * 4,  # due runs looked at: older runs of one search share the scan
+        "scan": limit * 4,  # due runs looked at: later runs of one search share the scan
         "pending": RunStatus.PENDING.value,
         "running": RunStatus.RUNNING.value,
-        "skipped": RunStatus.SKIPPED.value,
-        "covered_error": COVERED_ERROR,
     }
     rows = session.connection().execute(_CLAIM_PG, params)
     return [Claimed(run_id, search_id, at) for run_id, search_id, at in rows]
 
 
 def _claim_one_process(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
-    running = _RUNNING
-    candidates = session.execute(
-        select(SearchRun.id, SearchRun.search_id, SearchRun.scheduled_for)
+    connection = session.connection()
+    due = connection.execute(_DUE, {"now": now, "scan": limit * 4}).all()
+    chosen: dict[int, Claimed] = {}  # search id -> its oldest due run
+    for run_id, search_id, scheduled_for in due:
+        if len(chosen) < limit and search_id not in chosen:
+            chosen[search_id] = Claimed(run_id, search_id, scheduled_for)
+    if not chosen:
+        return []
+    ids = [claim.run_id for claim in chosen.values()]
+    params = {"ids": ids, "now": now, "worker": worker}
+    started = set(connection.execute(_START, params).scalars())
+    return [claim for claim in chosen.values() if claim.run_id in started]
+
+
+# Built once (bound per claim): the due runs oldest first, none of a search already running ...
+_DUE = (
+    select(_RUNS.c.id, _RUNS.c.search_id, _RUNS.c.scheduled_for)
+    .where(
+        _RUNS.c.status == RunStatus.PENDING,
+        _RUNS.c.scheduled_for <= bindparam("now", type_=_RUNS.c.scheduled_for.type),
+        ~exists().where(
+            _RUNNING.search_id == _RUNS.c.search_id, _RUNNING.status == RunStatus.RUNNING
+        ),
+    )
+    .order_by(_RUNS.c.scheduled_for)
+    .limit(bindparam("scan"))
+)
+# ... and started together: PENDING -> RUNNING, only if still no run of the search is running.
+_START = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.id.in_(bindparam("ids", expanding=True)),
+        _RUNS.c.status == RunStatus.PENDING,
+        ~exists().where(
+            _RUNNING.search_id == _RUNS.c.search_id, _RUNNING.status == RunStatus.RUNNING
+        ),
+    )
+    .values(
+        status=RunStatus.RUNNING,
+        started_at=bindparam("now", type_=_RUNS.c.started_at.type),
+        worker=bindparam("worker"),
+    )
+    .returning(_RUNS.c.id)
+)
+
+
+def give_up_overdue(session: Session, now: datetime) -> int:
+    """Mark runs MISSED_AFTER overdue whose search has a later due run; returns how many.
+
+    Only an overloaded worker pool leaves runs waiting that long. Giving them up
+    bounds the backlog; each one is a missed evaluation, kept on the run (status
+    skipped, ``MISSED_ERROR``) and counted by ``411 status``. The later run still
+    covers a per-hit search's documents: its window starts where the last one ended.
+    """
+    later = _LATER
+    result = session.execute(
+        update(SearchRun)
         .where(
             SearchRun.status == RunStatus.PENDING,
-            SearchRun.scheduled_for <= now,
-            ~exists().where(
-                running.search_id == SearchRun.search_id, running.status == RunStatus.RUNNING
+            SearchRun.scheduled_for < now - MISSED_AFTER,
+            exists().where(
+                later.search_id == SearchRun.search_id,
+                later.status == RunStatus.PENDING,
+                later.scheduled_for > SearchRun.scheduled_for,
             ),
         )
-        .order_by(SearchRun.scheduled_for.desc())  # newest first: it covers the older ones
-        .limit(limit * 4)
-    ).all()
-    claimed: list[Claimed] = []
-    for run_id, search_id, scheduled_for in candidates:
-        if len(claimed) >= limit or any(c.search_id == search_id for c in claimed):
-            continue
-        if _start(session, run_id, search_id, worker, now):
-            claimed.append(Claimed(run_id, search_id, scheduled_for))
-    if claimed:
-        _coalesce_older(session, claimed, now)
-    return claimed
-
-
-def _start(session: Session, run_id: int, search_id: int, worker: str, now: datetime) -> bool:
-    """PENDING -> RUNNING, only if no run of the search is running (checked in the same statement)."""
-    running = _RUNNING
-    conditions = [
-        SearchRun.id == run_id,
-        SearchRun.status == RunStatus.PENDING,
-        ~exists().where(running.search_id == search_id, running.status == RunStatus.RUNNING),
-    ]
-    started = session.execute(
-        update(SearchRun)
-        .where(*conditions)
-        .values(status=RunStatus.RUNNING, started_at=now, worker=worker)
+        .values(status=RunStatus.SKIPPED, finished_at=now, error=MISSED_ERROR)
         .execution_options(synchronize_session=False)
     )
-    return bool(started.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _coalesce_older(session: Session, claimed: list[Claimed], now: datetime) -> None:
-    """Other due runs of the claimed searches are older: the claimed run's window covers them."""
-    session.execute(
-        update(SearchRun)
-        .where(
-            SearchRun.search_id.in_([c.search_id for c in claimed]),
-            SearchRun.status == RunStatus.PENDING,
-            SearchRun.scheduled_for <= now,
-            SearchRun.id.not_in([c.run_id for c in claimed]),
-        )
-        .values(status=RunStatus.SKIPPED, finished_at=now, error=COVERED_ERROR)
-        .execution_options(synchronize_session=False)
-    )
+    given_up = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if given_up:
+        log.warning("gave up %d runs waiting over %s (missed evaluations)", given_up, MISSED_AFTER)
+    return given_up
 
 
 REQUEUED = "requeued: the worker running it stopped"

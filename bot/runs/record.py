@@ -26,6 +26,7 @@ _SEARCHES = cast(Table, Search.__table__)
 class RunRecord(TypedDict):
     """The columns of a successful run but its status and alert counts (from the writes)."""
 
+    started_at: datetime  # when the run began (a claimed run may wait a moment for a thread)
     window_start: datetime
     window_end: datetime
     hits: int
@@ -44,8 +45,9 @@ def run_record(
     now: datetime,
     elapsed: float,
 ) -> RunRecord:
-    """The record of a successful run; ``advance``: the cursor moves to where results end."""
+    """The record of a successful run that began at ``now``; ``advance``: the cursor moves."""
     return {
+        "started_at": now,
         "window_start": window.start,
         "window_end": covered_until(window, result) if advance else window.end,
         "hits": plan.hits,
@@ -99,6 +101,7 @@ def store_finished(
 
 _FINISHED = (
     "status",
+    "started_at",
     "window_start",
     "window_end",
     "hits",

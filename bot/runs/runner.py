@@ -342,12 +342,14 @@ def _query(
 
 def _finish(run: SearchRun, now: datetime, started: float) -> None:
     elapsed = time.perf_counter() - started
+    run.started_at = now  # when it began (a claimed run may wait a moment for a thread)
     run.duration_ms = int(elapsed * 1000)
     run.finished_at = now + timedelta(seconds=elapsed)
 
 
 def _finish_skipped(session: Session, run: SearchRun, now: datetime) -> SearchRun:
     run.status = RunStatus.SKIPPED
+    run.started_at = now
     run.error = "the search is disabled or deleted"
     run.finished_at = now
     session.commit()

@@ -20,8 +20,16 @@ from bot.alerts.maintenance import announce_due
 from bot.alerts.snooze_expiry import expire_snoozes
 from bot.logs import FailureLog
 from bot.models import Search, utcnow
-from bot.ops.metrics import LATENESS, LEASE_HELD, RECLAIMED, RUN_SECONDS, RUNS, SOURCE_SECONDS
-from bot.runs.claims import Claimed, claim_runs, recover_stale, take_back
+from bot.ops.metrics import (
+    LATENESS,
+    LEASE_HELD,
+    MISSED,
+    RECLAIMED,
+    RUN_SECONDS,
+    RUNS,
+    SOURCE_SECONDS,
+)
+from bot.runs.claims import Claimed, claim_runs, give_up_overdue, recover_stale, take_back
 from bot.runs.heartbeat import Heartbeat, Liveness, worker_name
 from bot.runs.lease import Lease
 from bot.runs.runner import RunStats, run_search
@@ -142,6 +150,7 @@ class Worker:
         self.scheduler.sync()
         with self.runtime.sessions.begin() as session:
             recover_stale(session, utcnow())
+            MISSED.labels("given_up").inc(give_up_overdue(session, utcnow()))
         self._expire_snoozes()
         self._announce_maintenance()
 
@@ -181,9 +190,13 @@ class Worker:
             self.claim_failures.tick()
 
     def _claim_step(self) -> None:
+        # Claims come in batches: up to two runs a thread are claimed at once, the second
+        # waiting for its thread (a run records when it really began). A claim per
+        # finished run would cost a transaction per run.
         with self._lock:
-            free = self.threads - self._inflight
-        if free <= 0 or self._stop.is_set():
+            free = 2 * self.threads - self._inflight
+            waiting = self._inflight > 0
+        if (free < self.threads and waiting) or free <= 0 or self._stop.is_set():
             return
         beat = self.heartbeat.last_beat
         if beat is None or time.monotonic() - beat > self.heartbeat.dead_after / 2:

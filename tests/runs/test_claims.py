@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.db import make_engine
 from bot.errors import InvalidInput
 from bot.models import RunStatus, SearchRun
-from bot.runs.claims import claim_runs, create_due_run
+from bot.runs.claims import MISSED_ERROR, claim_runs, create_due_run, give_up_overdue
 from bot.runs.runner import start_manual_run
 from bot.runtime import Runtime
 from tests.memory_source import create_memory_search
@@ -60,11 +60,12 @@ def test_a_claim_skips_a_search_another_worker_holds_and_takes_it_once_released(
         with runtime.sessions.begin() as session:
             first = claim_runs(session, "w1", NOW, limit=4)
         other.rollback()
-    assert [(c.search_id, c.scheduled_for) for c in first] == [(free, NOW)]
+    earlier = NOW - timedelta(minutes=1)
+    assert [(c.search_id, c.scheduled_for) for c in first] == [(free, earlier)]
     with runtime.sessions.begin() as session:
         second = claim_runs(session, "w2", NOW, limit=4)
         assert claim_runs(session, "w3", NOW, limit=4) == []
-    assert [(c.search_id, c.scheduled_for) for c in second] == [(held, NOW)]
+    assert [(c.search_id, c.scheduled_for) for c in second] == [(held, earlier)]
     with runtime.sessions() as session:
         rows = session.execute(
             select(
@@ -72,9 +73,34 @@ def test_a_claim_skips_a_search_another_worker_holds_and_takes_it_once_released(
             ).order_by(SearchRun.search_id, SearchRun.scheduled_for)
         ).all()
     assert [tuple(row) for row in rows] == [
-        (held, RunStatus.SKIPPED, None, "covered by a later run"),
         (held, RunStatus.RUNNING, "w2", None),
-        (free, RunStatus.SKIPPED, None, "covered by a later run"),
+        (held, RunStatus.PENDING, None, None),  # its turn comes when the first one ends
         (free, RunStatus.RUNNING, "w1", None),
+        (free, RunStatus.PENDING, None, None),
     ]
     engine.dispose()
+
+
+def test_runs_waiting_long_past_their_fire_time_are_given_up_as_missed(
+    runtime, dataset, make_search
+):
+    """Only when a later run of the search is due too: the backlog stays bounded, and counted."""
+    late, alone = make_search(dataset[0]), make_search(dataset[0])
+    with runtime.sessions.begin() as session:
+        for minutes in (10, 7, 1):
+            create_due_run(session, late, NOW - timedelta(minutes=minutes))
+        create_due_run(session, alone, NOW - timedelta(minutes=10))
+    with runtime.sessions.begin() as session:
+        assert give_up_overdue(session, NOW) == 2
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(
+                SearchRun.search_id, SearchRun.scheduled_for, SearchRun.status, SearchRun.error
+            ).order_by(SearchRun.search_id, SearchRun.scheduled_for)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (late, NOW - timedelta(minutes=10), RunStatus.SKIPPED, MISSED_ERROR),
+        (late, NOW - timedelta(minutes=7), RunStatus.SKIPPED, MISSED_ERROR),
+        (late, NOW - timedelta(minutes=1), RunStatus.PENDING, None),
+        (alone, NOW - timedelta(minutes=10), RunStatus.PENDING, None),  # its only chance
+    ]

@@ -58,20 +58,21 @@ def test_a_double_fire_creates_one_run(runtime, dataset, make_search):
         assert session.scalar(select(func.count()).select_from(SearchRun)) == 1
 
 
-def test_a_claim_takes_the_newest_due_run_and_skips_the_older_ones(runtime, dataset, make_search):
+def test_a_claim_takes_the_oldest_due_run_and_the_later_ones_wait_their_turn(
+    runtime, dataset, make_search
+):
     search_id = make_search(dataset[0])
     now = datetime.now(UTC)
     with runtime.sessions.begin() as session:
         for minutes in (3, 2, 1):
             create_due_run(session, search_id, now - timedelta(minutes=minutes))
         claimed = claim_runs(session, "w1", now, limit=4)
-        assert len(claimed) == 1 and claimed[0].scheduled_for == now - timedelta(minutes=1)
-        assert (
-            claim_runs(session, "w2", now, limit=4) == []
-        )  # one is running: none of the same search
+        assert len(claimed) == 1 and claimed[0].scheduled_for == now - timedelta(minutes=3)
+        # One is running: none of the same search starts beside it.
+        assert claim_runs(session, "w2", now, limit=4) == []
     with runtime.sessions() as session:
         statuses = sorted(s.value for s in session.scalars(select(SearchRun.status)))
-    assert statuses == ["running", "skipped", "skipped"]
+    assert statuses == ["pending", "pending", "running"]  # nothing folded into a later run
 
 
 def test_runs_left_running_by_a_dead_worker_are_recovered(runtime, dataset, make_search):
@@ -116,8 +117,7 @@ def test_changes_to_searches_reach_the_scheduler_without_a_restart(runtime, data
             )
         assert scheduler.sync() == 2
         assert set(scheduler.jobs) == {ids[1], ids[2]}
-        job = scheduler.scheduler.get_job(str(ids[1]))
-        assert job.trigger.interval == timedelta(minutes=5)
+        assert scheduler.jobs[ids[1]].schedule.interval == 300
     finally:
         scheduler.shutdown()
 
