@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import DatabaseError
@@ -23,14 +24,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         else:
-            kwargs.setdefault("pool_pre_ping", True)
             kwargs.setdefault("connect_args", {"connect_timeout": 10})
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise DatabaseError(f"DATABASE_URL is not a usable database URL: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkin", _checked_in)
+        event.listen(engine, "checkout", _ping_if_idle)
     return engine
+
+
+# A pooled connection is pinged before use only if it sat idle this long: one used a
+# moment ago is alive, and a ping per checkout is a round trip per search run. One that
+# died meanwhile fails its statement; the pool replaces it (invalidated on disconnect).
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle = time.monotonic() - record.info.get("checked_in", float("-inf"))
+    if idle < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()  # no transaction left open by the ping
+    except Exception:
+        # The pool drops this connection and checks out another (a few tries).
+        raise DisconnectionError("the pooled connection is gone") from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,6 +1,8 @@
 """Calling a source with a deadline: a hung query cannot hold a worker.
 
-The source runs in a thread of its own with ``source.deadline`` set. When the
+The source runs in a thread of its own with ``source.deadline`` set (a thread
+reused from earlier calls when one is idle: starting a thread per call costs
+more CPU than a quick query). When the
 run's timeout passes, the deadline's ``cancelled`` flag is set and
 ``source.cancel()`` called; built-in sources then stop their query (a cancelled
 statement, a request whose timeout was the time left, a scan that checks the
@@ -12,8 +14,11 @@ and writes nothing of the run's results.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from searches.base import Deadline, Source, SourceCancelled, SourceResult, TimeWindow
@@ -62,8 +67,7 @@ def run_source(
                 log.exception("closing source %s failed", source.context.search_name)
             ended.set()
 
-    name = f"source-{source.context.search_id}"
-    threading.Thread(target=target, name=name, daemon=True).start()
+    _THREADS.submit(target)
     if not finished.wait(timeout):
         raise _stop(source, deadline, timeout, grace, ended)
     error = box.get("error")
@@ -74,6 +78,49 @@ def run_source(
         raise error
     result: SourceResult = box["result"]
     return result
+
+
+class SourceThreads:
+    """Threads for source calls, reused while idle; more are started when all are busy.
+
+    Never a fixed pool: an abandoned source keeps its thread for as long as it
+    likes, and the next call simply gets another. An idle thread ends after
+    ``idle_seconds``.
+    """
+
+    def __init__(self, idle_seconds: float = 60.0):
+        self.idle_seconds = idle_seconds
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0  # threads waiting for a job
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1  # that thread takes this job
+            self._jobs.put(job)
+        if start:
+            name = f"source-call-{next(_NUMBERS)}"
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():  # no job was promised to an idle thread
+                        self._idle -= 1
+                        return
+                continue
+            job()
+            with self._lock:
+                self._idle += 1
+
+
+_NUMBERS = itertools.count(1)
+_THREADS = SourceThreads()
 
 
 def _stop(
