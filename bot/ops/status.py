@@ -145,15 +145,15 @@ def _backlog(runtime: Runtime, now: datetime) -> Backlog:
     with runtime.sessions() as session:
         # One expression object, grouped by as selected: Postgres refuses a GROUP BY whose
         # "attempts > $2" is not the selected "attempts > $1".
-        tried = (Delivery.attempts > 0).label("tried")
+        was_tried = (Delivery.attempts > 0).label("tried")
         rows = session.execute(
-            select(Delivery.status, tried, func.count(), func.min(Delivery.created_at))
+            select(Delivery.status, was_tried, func.count(), func.min(Delivery.created_at))
             .where(
                 Delivery.status.in_(
                     [DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED]
                 )
             )
-            .group_by(Delivery.status, tried)
+            .group_by(Delivery.status, was_tried)
         ).all()
     oldest: datetime | None = None
     for state, tried, count, first in rows:
