@@ -62,7 +62,7 @@ def load_alert(session: Session, alert_id: int) -> tuple[Alert, Search | None]:
     # FOR UPDATE (Postgres) serialises two people clicking at once; SQLite locks on write.
     alert = session.scalar(select(Alert).where(Alert.id == alert_id).with_for_update())
     if alert is None:
-        raise NotFound(f"Alert #{alert_id} does not exist.")
+        raise NotFound(f"Alert {Ref.ALERT(alert_id)} does not exist.")
     return alert, session.get(Search, alert.search_id)
 
 
@@ -72,7 +72,7 @@ def _prepare(
     alert, search = load_alert(ctx.session, alert_id)
     check_alert_action(ctx.settings, ctx.directory, ctx.actor, search, alert)
     if need_open and not alert.is_open:
-        raise InvalidInput(f"Alert #{alert.id} is resolved; reopen it first.")
+        raise InvalidInput(f"Alert {Ref.ALERT(alert.id)} is resolved; reopen it first.")
     return alert, search
 
 
@@ -86,10 +86,10 @@ def take(ctx: ActionContext, alert_id: int, *, holder: str | None = None) -> Ale
     race (someone else took it meanwhile) is told who has it instead of silently winning."""
     alert, _ = _prepare(ctx, alert_id)
     if alert.assignee == ctx.actor.user_id:
-        raise InvalidInput(f"You have alert #{alert.id} already.")
+        raise InvalidInput(f"You have {Ref.ALERT(alert.id)} already.")
     if alert.assignee and alert.assignee != holder:
         raise InvalidInput(
-            f"{mention_user(alert.assignee)} has alert #{alert.id} now. To take it from them, "
+            f"{mention_user(alert.assignee)} has {Ref.ALERT(alert.id)} now. To take it from them, "
             "press *Take it* on the alert's message again."
         )
     transitions.assign(_change(ctx), alert, ctx.actor.user_id)
@@ -104,7 +104,7 @@ def assign(ctx: ActionContext, alert_id: int, user_id: str) -> Alert:
         ctx.settings, ctx.directory, user_id, search, alert
     ):
         raise InvalidInput(
-            f"{mention_user(user_id)} may not act on alert #{alert.id} (not in its channel, "
+            f"{mention_user(user_id)} may not act on {Ref.ALERT(alert.id)} (not in its channel, "
             "or not named by its search): pick someone who may.",
             field="assignee",
         )
@@ -147,7 +147,7 @@ def snooze(ctx: ActionContext, alert_id: int, seconds: int) -> Alert:
 def unsnooze(ctx: ActionContext, alert_id: int) -> Alert:
     alert, _ = _prepare(ctx, alert_id)
     if alert.snoozed_until is None or alert.snoozed_until <= ctx.now:
-        raise InvalidInput(f"Alert #{alert.id} is not snoozed.")
+        raise InvalidInput(f"Alert {Ref.ALERT(alert.id)} is not snoozed.")
     transitions.unsnooze(_change(ctx), alert)
     return alert
 
@@ -161,7 +161,7 @@ def resolve(ctx: ActionContext, alert_id: int, resolution: Resolution, note: str
 def reopen(ctx: ActionContext, alert_id: int) -> Alert:
     alert, _ = _prepare(ctx, alert_id, need_open=False)
     if alert.is_open:
-        raise InvalidInput(f"Alert #{alert.id} is open already.")
+        raise InvalidInput(f"Alert {Ref.ALERT(alert.id)} is open already.")
     newer = ctx.session.scalar(
         select(Alert.id).where(
             Alert.search_id == alert.search_id,
@@ -171,7 +171,9 @@ def reopen(ctx: ActionContext, alert_id: int) -> Alert:
     )
     if newer is not None:
         # The database allows one open alert per key: point to the one that is open.
-        raise InvalidInput(f"Alert #{newer} for the same key is open; act on that one instead.")
+        raise InvalidInput(
+            f"Alert {Ref.ALERT(newer)} for the same key is open; act on that one instead."
+        )
     transitions.reopen(_change(ctx), alert)
     return alert
 
@@ -179,7 +181,7 @@ def reopen(ctx: ActionContext, alert_id: int) -> Alert:
 def escalate(ctx: ActionContext, alert_id: int) -> Alert:
     alert, search = _prepare(ctx, alert_id)
     if transitions.is_fully_escalated(alert):
-        raise InvalidInput(f"Alert #{alert.id} is critical and escalated already.")
+        raise InvalidInput(f"Alert {Ref.ALERT(alert.id)} is critical and escalated already.")
     transitions.escalate(_change(ctx), alert, search.oncall_group if search else None)
     return alert
 

@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.errors import PermissionDenied
 from bot.models import Alert, Search
 from bot.text.escape import escape_mrkdwn, mention_channel, mention_user
+from bot.text.refs import Ref
 from searches.registry import load_sources
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def check_alert_action(
 ) -> None:
     """Raise PermissionDenied unless ``actor`` may act on ``alert``."""
     channel = alert_channel(search, alert)
-    _check_act(settings, directory, actor, search, channel, f"alert #{alert.id}")
+    _check_act(settings, directory, actor, search, channel, f"alert {Ref.ALERT(alert.id)}")
 
 
 def check_act_on_search(

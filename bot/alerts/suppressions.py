@@ -12,6 +12,7 @@ The key of a suppression is an alert key exactly as the pipeline writes it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,13 +26,14 @@ from bot.errors import InvalidInput, NotFound
 from bot.models import Alert, Search, Suppression, utcnow
 from bot.pipeline.fields import lookup
 from bot.text.escape import code, escape_mrkdwn
+from bot.text.refs import Ref
 
 MIN_SPAN = timedelta(minutes=1)
 MAX_SPAN = timedelta(days=90)
 USAGE = (
     "Usage: `/411 suppress <search> <key> for <duration> [reason]`; the key is "
     "`field=value` (one per key field), a bare value when the search has one key field, "
-    "or an alert id (`#92`)."
+    "or an alert id (`A-92`)."
 )
 
 
@@ -87,7 +89,7 @@ def active_suppressions(session: Session, now: datetime | None = None) -> list[L
 def find_active(session: Session, suppression_id: int) -> Suppression:
     row = session.get(Suppression, suppression_id)
     if row is None or row.lifted_at is not None:
-        raise NotFound(f"No active suppression #{suppression_id}.")
+        raise NotFound(f"No active suppression {Ref.SUPPRESSION(suppression_id)}.")
     return row
 
 
@@ -117,13 +119,14 @@ def matches(suppression: Any, key: str, fields: Mapping[str, Any]) -> bool:
 def key_from_input(
     session: Session, search: Search, words: Sequence[str], options: Mapping[str, str]
 ) -> str:
-    """The alert key a person means: ``#92`` / ``alert=92``, a bare value (one key field),
+    """The alert key a person means: ``A-92`` / ``alert=92``, a bare value (one key field),
     or ``field=value`` words or options. Anything else: InvalidInput saying what is expected."""
     if "alert" in options:
         if len(options) > 1 or words:
             raise InvalidInput(f"Give the key once. {USAGE}")
         return _key_of_alert(session, search, options["alert"])
-    if len(words) == 1 and words[0].startswith("#"):
+    # An alert id (a value that looks like one: write it as field=value).
+    if len(words) == 1 and _ALERT_REF.match(words[0]):
         if options:
             raise InvalidInput(f"Give the key once. {USAGE}")
         return _key_of_alert(session, search, words[0])
@@ -150,17 +153,20 @@ def key_from_input(
 
 def _expected(search: Search) -> str:
     if search.key_fields:
-        return "`" + "|".join(f"{f}=…" for f in search.key_fields) + "` or an alert id (`#92`)"
-    return "an alert id (`#92`): this search has no key fields, see `/411 alerts search`"
+        return "`" + "|".join(f"{f}=…" for f in search.key_fields) + "` or an alert id (`A-92`)"
+    return "an alert id (`A-92`): this search has no key fields, see `/411 alerts search`"
+
+
+_ALERT_REF = re.compile(r"^(?:#|A-)\d+$")
 
 
 def _key_of_alert(session: Session, search: Search, ref: str) -> str:
-    raw = ref.lstrip("#")
-    if not raw.isdigit():
+    number = Ref.ALERT.parse(ref)
+    if number is None:
         raise InvalidInput(f"{code(ref, 50)} is not an alert id. {USAGE}")
-    alert = session.get(Alert, int(raw))
+    alert = session.get(Alert, number)
     if alert is None or alert.search_id != search.id:
-        raise NotFound(f"Search *{escape_mrkdwn(search.name)}* has no alert #{raw}.")
+        raise NotFound(f"Search *{escape_mrkdwn(search.name)}* has no alert {code(ref, 50)}.")
     return alert.dedupe_key
 
 

@@ -112,7 +112,7 @@ def delete_search(session: Session, search: Search, actor: str | None, reason: s
         return
     search.enabled = False
     search.deleted_at = utcnow()
-    suffix = f" (deleted #{search.id})"
+    suffix = f" (deleted {Ref.SEARCH(search.id)})"
     search.name = search.name[: 200 - len(suffix)] + suffix
     _revise(session, search, actor, reason or "deleted")
 

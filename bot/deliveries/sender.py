@@ -22,7 +22,15 @@ from bot.alerts import bursts
 from bot.deliveries.outbox import has_pending_post
 from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Search
 from bot.slack import limits
-from bot.slack.blocks import Message, alert_message, detail_blocks, minimal_alert_message, mrkdwn
+from bot.slack.blocks import (
+    BUDGETS,
+    Message,
+    alert_message,
+    detail_blocks,
+    field_blocks,
+    minimal_alert_message,
+    mrkdwn,
+)
 from bot.slack.burst import burst_listing, burst_summary
 
 MARKER_EVENT = "four11_delivery"
@@ -220,7 +228,8 @@ def _plan_reply(session: Session, delivery: Delivery, now: datetime) -> Plan:
         text = str(payload.get("text") or " ")
         message = Message(text=limits_text(text), blocks=list(payload.get("blocks") or []))
         if payload.get("details") and delivery.alert_id is not None:
-            message = _with_details(session, delivery.alert_id, message, now)
+            compact = bool(payload.get("broadcast"))
+            message = _with_details(session, delivery.alert_id, message, now, compact=compact)
     extra: dict[str, Any] = {"thread_ts": thread_ts}
     if payload.get("broadcast"):
         extra["reply_broadcast"] = True
@@ -228,11 +237,18 @@ def _plan_reply(session: Session, delivery: Delivery, now: datetime) -> Plan:
     return Plan(lane=f"post:{channel}", channel=channel, calls=[call], thread_ts=thread_ts)
 
 
-def _with_details(session: Session, alert_id: int, reply: Message, now: datetime) -> Message:
-    """A reply followed by the alert's details: its resolved message no longer shows them."""
+def _with_details(
+    session: Session, alert_id: int, reply: Message, now: datetime, *, compact: bool = False
+) -> Message:
+    """A reply followed by the alert's details: its resolved message no longer shows them.
+
+    ``compact`` (a reply broadcast to the channel): its fields only, the line names it.
+    """
     alert, search = _alert_and_search(session, alert_id)
     blocks = [{"type": "section", "text": mrkdwn(reply.text, verbatim=False)}]
-    blocks += detail_blocks(alert, search, now)
+    blocks += (
+        field_blocks(alert, search, BUDGETS[0]) if compact else detail_blocks(alert, search, now)
+    )
     message = Message(text=reply.text, blocks=blocks)
     return reply if limits.check_message(message.as_kwargs()) else message
 

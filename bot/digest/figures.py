@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bot.digest.response_times import ResponseTimes, response_times
 from bot.digest.sql import RangeKey, Scope, in_scope, open_by_priority, range_aggregates
 from bot.models import Alert, AlertState, Priority, Resolution, RunStatus, Search, SearchRun
+from bot.text.refs import Ref
 
 OPEN_STATES = (AlertState.NEW, AlertState.IN_PROGRESS)
 FAILED_RUNS = (RunStatus.FAILED, RunStatus.TIMED_OUT)
@@ -308,7 +309,7 @@ def tuning_candidates(
     rows = [r for r in session.execute(query).all() if r[1]]
     names = _search_names(session, [r[0] for r in rows])
     return [
-        TuningCandidate(sid, names.get(sid, f"#{sid}"), int(n), int(total))
+        TuningCandidate(sid, names.get(sid, Ref.SEARCH(sid)), int(n), int(total))
         for sid, n, total in rows
     ]
 
@@ -341,7 +342,9 @@ def failed_searches(
             .order_by(SearchRun.scheduled_for.desc())
             .limit(1)
         )
-        result.append(FailedSearch(sid, names.get(sid, f"#{sid}"), int(count), last, error or ""))
+        result.append(
+            FailedSearch(sid, names.get(sid, Ref.SEARCH(sid)), int(count), last, error or "")
+        )
     return result
 
 

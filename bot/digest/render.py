@@ -114,7 +114,7 @@ def _top(figures: DigestFigures, period: DigestPeriod, title: str) -> SlackMessa
     ]
     context = [
         f"New by priority: {_priority_line(cur.new)}",
-        f"🟢 better · 🔴 worse than {before} (was …)",
+        f"🟢 better, 🔴 worse than {before}",
     ]
     if cur.failed_runs:
         context.insert(1, f"⚠️ {cur.failed_runs} failed search {_plural(cur.failed_runs, 'run')}")

@@ -9,6 +9,7 @@ from bot.deliveries import outbox
 from bot.deliveries.outbox import Keys
 from bot.models import DeliveryKind, Search, SearchRun
 from bot.text.escape import code, escape_mrkdwn
+from bot.text.refs import Ref
 
 
 def record_failure(session: Session, search: Search, run: SearchRun) -> None:
@@ -25,7 +26,7 @@ def record_failure(session: Session, search: Search, run: SearchRun) -> None:
     )
     if notify and search.owner:
         text = (
-            f":warning: Search *{escape_mrkdwn(search.name)}* (#{search.id}) has failed "
+            f":warning: Search *{escape_mrkdwn(search.name)}* ({Ref.SEARCH(search.id)}) has failed "
             f"{failures} times in a row. Last error: {code(run.error or '-', 500)}"
         )
         outbox.enqueue(
@@ -42,7 +43,7 @@ def record_success(session: Session, search: Search, run: SearchRun) -> None:
         return
     if search.failure_notified and search.owner:
         name = escape_mrkdwn(search.name)
-        text = f":white_check_mark: Search *{name}* (#{search.id}) is running again."
+        text = f":white_check_mark: Search *{name}* ({Ref.SEARCH(search.id)}) is running again."
         outbox.enqueue(
             session,
             key=Keys.SEARCH_RECOVERED.build(search_id=search.id, run_id=run.id),
@@ -67,7 +68,7 @@ def warn_owner(session: Session, search: Search, run: SearchRun, warnings: list[
         return
     listed = "\n".join(f"• {escape_mrkdwn(w[:300])}" for w in warnings[:5])
     text = (
-        f":warning: Search *{escape_mrkdwn(search.name)}* (#{search.id}) ran with "
+        f":warning: Search *{escape_mrkdwn(search.name)}* ({Ref.SEARCH(search.id)}) ran with "
         f"warnings (run {run.id}):\n{listed}\nSee `/411 search show {search.id}`."
     )
     outbox.enqueue(

@@ -32,6 +32,7 @@ from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, CallbackId, alert_id_from, burst_id_from
 from bot.slack.services import Services
 from bot.text.escape import mention_user
+from bot.text.refs import Ref
 from searches.durations import parse_duration
 
 Context = dict[str, Any]
@@ -70,7 +71,7 @@ def _simple(name: str, fn: Callable[[ActionContext, int], Alert]) -> Callable[..
         ack()
         alert_id = _alert_id(action)
         _run(context, lambda ctx: fn(ctx, alert_id))
-        _confirm(body, respond, f"Done: {name} alert #{alert_id}.")
+        _confirm(body, respond, f"Done: {name} {Ref.ALERT(alert_id)}.")
 
     listener.__name__ = f"on_{name.replace(' ', '_')}"
     return guarded(listener)
@@ -106,7 +107,7 @@ def register(app: App) -> None:
         ack()
         alert_id, user = _alert_id(action), action.get("selected_user") or ""
         _run(context, lambda ctx: alert_actions.assign(ctx, alert_id, user))
-        _confirm(body, respond, f"Done: alert #{alert_id} assigned to {mention_user(user)}.")
+        _confirm(body, respond, f"Done: {Ref.ALERT(alert_id)} assigned to {mention_user(user)}.")
 
     @app.action(ActionId.SNOOZE)
     @guarded
@@ -128,7 +129,7 @@ def register(app: App) -> None:
             return
         seconds = int(choice) if choice.isdigit() else 0
         _run(context, lambda ctx: alert_actions.snooze(ctx, alert_id, seconds))
-        _confirm(body, respond, f"Done: alert #{alert_id} snoozed.")
+        _confirm(body, respond, f"Done: {Ref.ALERT(alert_id)} snoozed.")
 
     @app.action(ActionId.RESOLVE)
     @guarded

@@ -15,6 +15,7 @@ from bot.models import Resolution
 from bot.slack.blocks import Block, plain_text
 from bot.slack.ids import CallbackId
 from bot.text.escape import plain
+from bot.text.refs import Ref
 
 RESOLUTIONS = [Resolution.ACTION_TAKEN, Resolution.NOT_AN_ISSUE, Resolution.TOO_OLD]
 
@@ -82,7 +83,7 @@ def _resolution_input() -> Block:
 def resolve_modal(target: Target, title: str) -> Block:
     intro = {
         "type": "section",
-        "text": plain_text(f"Resolve alert #{target.id}: {plain(title, 200)}"),
+        "text": plain_text(f"Resolve {Ref.ALERT(target.id)}: {plain(title, 200)}"),
     }
     blocks = [intro, _resolution_input(), _note_input(True)]
     return _modal(CallbackId.RESOLVE, "Resolve alert", target, blocks, "Resolve")

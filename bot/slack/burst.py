@@ -28,6 +28,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.ids import ActionId, burst_block_id
 from bot.text.escape import mention_user, safe_text
+from bot.text.refs import Ref
 
 QUICK_ACTIONS = [
     ("Take it", "take"),
@@ -92,9 +93,7 @@ def _line(alert: Alert, now: datetime) -> str:
         state = f"👤 {mention_user(alert.assignee)}"
     if is_snoozed(alert, now):
         state += " · 💤 snoozed"
-    return (
-        f"*#{alert.id}* · {PRIORITY_BADGE[alert.priority]} · {escaped_title(alert, 200)} · {state}"
-    )
+    return f"*{Ref.ALERT(alert.id)}* · {PRIORITY_BADGE[alert.priority]} · {escaped_title(alert, 200)} · {state}"
 
 
 def burst_listing(alerts: Sequence[Alert], now: datetime | None = None) -> Message:
@@ -117,5 +116,5 @@ def _listing(alerts: Sequence[Alert], now: datetime, *, menus: bool) -> Message:
                 "options": [option(label, f"{value}:{alert.id}") for label, value in QUICK_ACTIONS],
             }
         blocks.append(block)
-    ids = ", ".join(f"#{a.id}" for a in alerts[:CHUNK])
+    ids = ", ".join(Ref.ALERT(a.id) for a in alerts[:CHUNK])
     return Message(text=safe_text(f"Alerts {ids}", 2000), blocks=blocks)

@@ -22,6 +22,7 @@ from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, alert_block_id
 from bot.slack.services import Services
 from bot.text.escape import code, escape_mrkdwn, mention_channel, truncate
+from bot.text.refs import Ref
 
 ROWS = 8
 
@@ -30,7 +31,7 @@ def _alert_row(alert: Alert, search_name: str, part: str) -> list[Block]:
     from bot.models import utcnow
 
     text = (
-        f"*#{alert.id}* {PRIORITY_BADGE[alert.priority]} · {escape_mrkdwn(search_name)} · "
+        f"*{Ref.ALERT(alert.id)}* {PRIORITY_BADGE[alert.priority]} · {escape_mrkdwn(search_name)} · "
         f"{code(alert.title or alert.dedupe_key, 200)}\n{state_line(alert, utcnow())}"
     )
     section: Block = {
@@ -103,7 +104,7 @@ def _failing(session: Session, visible: list[int]) -> list[Block]:
             {"type": "context", "elements": [mrkdwn("Every search ran fine last time.")]},
         ]
     lines = [
-        f"`#{s.id}` *{escape_mrkdwn(s.name)}* · {s.consecutive_failures} failed runs in a row · "
+        f"`{Ref.SEARCH(s.id)}` *{escape_mrkdwn(s.name)}* · {s.consecutive_failures} failed runs in a row · "
         f"alerts to {mention_channel(s.channel)} · next run {when(s.next_run_at)}"
         for s in failing[:20]
     ]

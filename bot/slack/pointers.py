@@ -7,6 +7,7 @@ picks the alert up knows where to look without opening the search's definition.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from bot.models import Search
@@ -33,8 +34,13 @@ def source_pointer(search: Search | None, *, linked: bool = False) -> str | None
         return f"📨 Pushed to 411 for search {code(search.name, 120)}"
     config: dict[str, Any] = search.source_config if isinstance(search.source_config, dict) else {}
     parts = [
-        f"{label} {code(config[name], 200)}"
+        f"{label} {code(_short(name, config[name]), 120)}"
         for label, name in _POINTERS.get(search.source, ())
         if config.get(name)
     ]
     return " · ".join(parts) or None
+
+
+def _short(name: str, value: Any) -> str:
+    """A file by its name (the folder is the server's business), anything else as it is."""
+    return PurePath(str(value)).name if name == "path" else str(value)

@@ -25,6 +25,7 @@ from bot.slack.search_modal import (
 )
 from bot.slack.services import Services
 from bot.text.escape import escape_mrkdwn
+from bot.text.refs import Ref
 
 SAVE_CHECK_SECONDS = 2.0  # Slack wants the modal's answer within 3 seconds
 
@@ -99,7 +100,7 @@ def _save(
                 search = search_store.create_search(
                     session, defn, actor.user_id, "created in Slack"
                 )
-                text = f"Created search *{escape_mrkdwn(defn.name)}* (#{search.id}). Try it: `/411 search test {search.id}`"
+                text = f"Created search *{escape_mrkdwn(defn.name)}* ({Ref.SEARCH(search.id)}). Try it: `/411 search test {search.id}`"
     except ModalErrors as exc:
         ack(response_action="errors", errors=exc.errors)
         return

@@ -52,7 +52,7 @@ def test_a_typed_key_is_the_key_the_pipeline_writes(db: Session) -> None:
     assert hashed.startswith("sha256:") and len(hashed) <= KEY_LIMIT
     with pytest.raises(InvalidInput, match="has 2 key fields"):
         suppressions.key_from_input(db, two, ["bob"], {})
-    with pytest.raises(NotFound, match="has no alert #999"):
+    with pytest.raises(NotFound, match="has no alert `#999`"):
         suppressions.key_from_input(db, two, ["#999"], {})
 
 

@@ -108,7 +108,7 @@ def test_taking_from_someone_names_them_and_a_lost_race_names_the_winner(db: Ses
     alert_actions.take(_ctx(db, "U_BOB"), alert_id)
     db.commit()
     # Carol pressed "Take it" on a message that still showed nobody: she lost the race.
-    with pytest.raises(InvalidInput, match="<@U_BOB> has alert"):
+    with pytest.raises(InvalidInput, match="<@U_BOB> has A-"):
         alert_actions.take(_ctx(db, "U_CAROL"), alert_id)
     db.rollback()
     alert = db.get(Alert, alert_id)
@@ -123,7 +123,7 @@ def test_taking_from_someone_names_them_and_a_lost_race_names_the_winner(db: Ses
 
 def test_assign_accepts_only_people_who_may_act_on_the_alert(db: Session) -> None:
     alert_id = _alert(db)
-    with pytest.raises(InvalidInput, match="<@U_DAVE> may not act on alert") as refused:
+    with pytest.raises(InvalidInput, match="<@U_DAVE> may not act on A-") as refused:
         alert_actions.assign(_ctx(db, "U_BOB"), alert_id, "U_DAVE")
     assert refused.value.field == "assignee"
     db.rollback()

@@ -55,11 +55,11 @@ def test_it_takes_snoozes_and_resolves_an_alert_with_its_buttons(
     screenshot(page, "02-alert-posted")
 
     alert.locator("button[data-action-id=alert_take]").click()
-    expect(alert).to_contain_text("@alice has it")
+    expect(alert).to_contain_text("👀 @alice")
     screenshot(page, "03-alert-taken")
 
     alert.locator("select[data-action-id=alert_snooze]").select_option(label="1 hour")
-    expect(alert).to_contain_text("Snoozed until")
+    expect(alert).to_contain_text("💤 until")
     expect(alert.locator("button[data-action-id=alert_unsnooze]")).to_be_visible()
     screenshot(page, "04-alert-snoozed")
 
@@ -73,7 +73,7 @@ def test_it_takes_snoozes_and_resolves_an_alert_with_its_buttons(
     modal.get_by_test_id("modal-submit").click()
     expect(modal).to_be_hidden()
     expect(alert).to_contain_text("Resolved by @alice")
-    expect(alert).to_contain_text("Not an issue")
+    expect(alert).to_contain_text("not an issue")
     expect(alert.locator("button[data-action-id=alert_reopen]")).to_be_visible()
     expect(alert.locator("button[data-action-id=alert_take]")).to_have_count(0)
     screenshot(page, "06-alert-resolved")

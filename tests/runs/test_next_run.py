@@ -85,7 +85,7 @@ def test_app_home_shows_a_failing_searchs_next_run(runtime, dataset, make_search
     with runtime.sessions() as session:
         admin = Viewer(replace(runtime.settings, admins=("U_ALICE",)), StaticDirectory(), "U_ALICE")
         text = str(home_view(session, admin))
-    assert f"`#{search_id}`" in text and "next run <!date^" in text
+    assert f"`S-{search_id}`" in text and "next run <!date^" in text
     assert "next run -" not in text
 
 

@@ -38,7 +38,7 @@ def test_it_posts_one_summary_and_lists_the_alerts_in_its_thread(
     replies = standin.replies("C_ALERTS", summary["ts"])
     assert len(replies) == 4  # 10 + 10 + 10 + 7
     listed = " ".join(r["text"] for r in replies)
-    assert all(f"#{i}" in listed for i in ids)
+    assert all(f"A-{i}" in listed for i in ids)
     assert all(
         a.burst_ts == summary["ts"] and a.channel == "C_ALERTS" for a in _alerts(runtime, ids)
     )

@@ -257,7 +257,9 @@ def test_it_lists_open_alerts_with_buttons_that_work_from_the_ephemeral(
     alert_ids = [add_alert(runtime, search_id, post=False, channel="C_ALERTS") for _ in range(3)]
     standin.send_command("U_BOB", "C_ALERTS", "alerts")
     listing = wait_for(lambda: standin.ephemerals("U_BOB", "C_ALERTS"))[0]
-    assert all(f"#{i}" in listing.text or f"#{i}" in json.dumps(listing.blocks) for i in alert_ids)
+    assert all(
+        f"A-{i}" in listing.text or f"A-{i}" in json.dumps(listing.blocks) for i in alert_ids
+    )
     standin.click(
         "U_BOB",
         "C_ALERTS",
@@ -274,7 +276,7 @@ def test_it_lists_open_alerts_with_buttons_that_work_from_the_ephemeral(
             and standin.ephemerals("U_BOB", "C_ALERTS")[2]
         )
     )
-    assert f"#{alert_ids[0]}" in json.dumps(mine.blocks) and f"#{alert_ids[1]}" not in json.dumps(
+    assert f"A-{alert_ids[0]}" in json.dumps(mine.blocks) and f"A-{alert_ids[1]}" not in json.dumps(
         mine.blocks
     )
 

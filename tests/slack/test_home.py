@@ -28,7 +28,7 @@ def test_it_publishes_my_alerts_open_alerts_by_priority_and_failing_searches(
     view = wait_for(lambda: standin.home_view("U_BOB"), what="the home view")
     assert limits.check_view(view.definition) == []
     text = json.dumps(view.definition)
-    assert "My open alerts (1)" in text and f"#{mine}" in text and f"#{other}" in text
+    assert "My open alerts (1)" in text and f"A-{mine}" in text and f"A-{other}" in text
     assert "Open alerts (2)" in text and "Failing searches (1)" in text and "4 failed runs" in text
     assert "<!here>" not in text
     with runtime.sessions.begin() as session:

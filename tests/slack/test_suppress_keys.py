@@ -99,7 +99,7 @@ def test_it_refuses_keys_that_cannot_match_and_shows_the_expected_form(
         (f"suppress {search_id} bob for 10m", "2 key fields"),
         (f"suppress {search_id} user=bob for 10m", "Missing `host`"),
         (f"suppress {search_id} ip=10.0.0.7 for 10m", "`ip` is not a key field"),
-        (f"suppress {search_id} #999999 for 10m", "has no alert #999999"),
+        (f"suppress {search_id} #999999 for 10m", "has no alert `#999999`"),
     ]
     for count, (command, needle) in enumerate(refused, start=1):
         standin.send_command("U_BOB", "C_ALERTS", command)

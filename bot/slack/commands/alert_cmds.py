@@ -26,6 +26,7 @@ from bot.slack.commands.parse import Args
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
 from bot.slack.ids import ActionId, alert_block_id
 from bot.text.escape import code, escape_mrkdwn, mention_user
+from bot.text.refs import Ref
 from searches.durations import format_duration, parse_duration
 
 MAX_ALERTS = 50  # read at most this many; as many as fit Slack's limits are shown
@@ -34,7 +35,7 @@ MAX_ALERTS = 50  # read at most this many; as many as fit Slack's limits are sho
 def _alert_blocks(alert: Alert, search_name: str) -> list[Block]:
     now = utcnow()
     text = (
-        f"*#{alert.id}* {PRIORITY_BADGE[alert.priority]} · {escape_mrkdwn(search_name)}\n"
+        f"*{Ref.ALERT(alert.id)}* {PRIORITY_BADGE[alert.priority]} · {escape_mrkdwn(search_name)}\n"
         f"{code(alert.title or alert.dedupe_key, 300)}\n{state_line(alert, now)} · seen {alert.occurrences}x, last {when(alert.last_seen)}"
         f"\nkey {code(alert.dedupe_key, 200)} (for `/411 suppress`)"
     )
@@ -131,7 +132,7 @@ def _request(args: Args) -> SuppressRequest:
 
 @REGISTRY.add(
     "suppress",
-    "/411 suppress <search> <field=value | value | #alert> for <duration> [reason]",
+    "/411 suppress <search> <field=value | value | A-id> for <duration> [reason]",
     "silence one alert key of a search for a while",
 )
 def suppress(ctx: CommandContext, args: Args) -> Reply:
@@ -153,7 +154,7 @@ def suppress(ctx: CommandContext, args: Args) -> Reply:
             now=now,
         )
         text = (
-            f"Suppression #{row.id}: key {code(key, 200)} of *{escape_mrkdwn(search.name)}* "
+            f"Suppression {Ref.SUPPRESSION(row.id)}: key {code(key, 200)} of *{escape_mrkdwn(search.name)}* "
             f"is silent for {format_duration(request.seconds)} (until {when(row.expires_at)})."
         )
     return Reply(text)
@@ -172,7 +173,7 @@ def suppressions(ctx: CommandContext, args: Args) -> Reply:
             until = when(row.expires_at) if row.expires_at else "until lifted"
             reason = f" · {escape_mrkdwn(row.reason)}" if row.reason else ""
             lines.append(
-                f"`#{row.id}` {escape_mrkdwn(listed.search_name or 'every search')} · {what} · "
+                f"`{Ref.SUPPRESSION(row.id)}` {escape_mrkdwn(listed.search_name or 'every search')} · {what} · "
                 f"until {until} · by {mention_user(row.created_by)} · "
                 f"{row.suppressed_count} suppressed{reason}"
             )
@@ -181,17 +182,18 @@ def suppressions(ctx: CommandContext, args: Args) -> Reply:
     return Reply("*Active suppressions*\n" + "\n".join(lines[:40]))
 
 
-@REGISTRY.add("unsuppress", "/411 unsuppress <id>", "lift a suppression")
+@REGISTRY.add("unsuppress", "/411 unsuppress <SUP-id>", "lift a suppression")
 def unsuppress(ctx: CommandContext, args: Args) -> Reply:
-    raw = args.word(0, "id").lstrip("#")
-    if not raw.isdigit():
+    raw = args.word(0, "id")
+    number = Ref.SUPPRESSION.parse(raw)
+    if number is None:
         raise InvalidInput(f"{code(raw, 50)} is not a suppression id; see `/411 suppressions`.")
     with ctx.db as session:
-        row = suppressions_service.find_active(session, int(raw))
+        row = suppressions_service.find_active(session, number)
         search = session.get(Search, row.search_id) if row.search_id else None
         if search is not None:
             check_act_on_search(ctx.settings, ctx.services.directory, ctx.actor, search)
         elif not is_admin(ctx.settings, ctx.services.directory, ctx.actor.user_id):
             raise PermissionDenied("Only admins may lift a suppression that covers every search.")
         suppressions_service.lift_suppression(session, ctx.actor.user_id, row)
-    return Reply(f"Suppression #{raw} is lifted.")
+    return Reply(f"Suppression {Ref.SUPPRESSION(number)} is lifted.")

@@ -39,6 +39,7 @@ from bot.text.escape import (
     mention_user,
     truncate,
 )
+from bot.text.refs import Ref
 
 FIELD_NAMES = set(SearchDefinition.__dataclass_fields__) | set(ALIASES) | {"condition"}
 ID_FIELDS = {"owner", "channel", "oncall_group"}
@@ -132,7 +133,7 @@ def create(ctx: CommandContext, args: Args) -> Reply | None:
         )
         search_id = search.id
     return Reply(
-        f"Created search *{escape_mrkdwn(defn.name)}* (#{search_id}), alerts go to {mention_channel(defn.channel)}. Try it with `/411 search test {search_id}`."
+        f"Created search *{escape_mrkdwn(defn.name)}* ({Ref.SEARCH(search_id)}), alerts go to {mention_channel(defn.channel)}. Try it with `/411 search test {search_id}`."
         + "".join(warnings)
     )
 
@@ -188,7 +189,7 @@ def list_(ctx: CommandContext, args: Args) -> Reply:
         status = s.last_run_status.value if s.last_run_status else "never ran"
         state = "" if s.enabled else " · _disabled_"
         lines.append(
-            f"`#{s.id}` *{escape_mrkdwn(s.name)}* · {escape_mrkdwn(s.source)} · {escape_mrkdwn(s.schedule)} · last run: {status} · {s.open_alerts} open{state}"
+            f"`{Ref.SEARCH(s.id)}` *{escape_mrkdwn(s.name)}* · {escape_mrkdwn(s.source)} · {escape_mrkdwn(s.schedule)} · last run: {status} · {s.open_alerts} open{state}"
         )
     if len(summaries) > MAX_LIST:
         lines.append(f"…and {len(summaries) - MAX_LIST} more; narrow it with a filter.")
@@ -215,7 +216,7 @@ def show(ctx: CommandContext, args: Args) -> Reply:
             .limit(5)
         ).all()
         revisions = search_store.revisions(session, search)[-5:]
-        head = f"*{escape_mrkdwn(search.name)}* (#{search.id}, version {search.version}) · owner {mention_user(search.owner)}"
+        head = f"*{escape_mrkdwn(search.name)}* ({Ref.SEARCH(search.id)}, version {search.version}) · owner {mention_user(search.owner)}"
         run_lines = [
             f"• {when(r.started_at or r.scheduled_for)} {r.status.value} · {r.hits} hits · {r.alerts_new} new"
             + (f" · {code(r.error, 200)}" if r.error else "")
