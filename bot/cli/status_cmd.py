@@ -12,6 +12,7 @@ from bot.errors import InvalidInput
 from bot.ops.status import Status, read_status, resend
 from bot.runs.health import run_health
 from bot.runtime import Runtime
+from bot.text.refs import Ref
 
 SCHEDULED_SPAN = timedelta(minutes=10)  # the fire times 411 status accounts for
 
@@ -53,7 +54,7 @@ def render(status: Status) -> list[str]:
     if status.given_up:
         lines += ["", "Given up (411 deliveries resend --all sends them again):"]
         for row in status.given_up:
-            alert = f" alert #{row.alert_id}" if row.alert_id else ""
+            alert = f" alert {Ref.ALERT(row.alert_id)}" if row.alert_id else ""
             lines.append(
                 f"  #{row.id} {row.kind} to {row.channel}{alert}, {row.attempts} attempts,"
                 f" since {row.created_at:%Y-%m-%d %H:%M}: {row.error[:160]}"

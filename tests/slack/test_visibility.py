@@ -63,7 +63,7 @@ def test_an_outsider_learns_nothing_of_alerts_and_searches_they_may_not_see(
     assert "No search with id or name `scraper`" in said  # as if it did not exist
     # Bob is in #alerts: he sees its alert, not the restricted search's.
     said = _answer(standin, "U_BOB", "C_ALERTS", "alerts open")
-    assert SECRET_IP in said and f"#{alert_id}" in said and "sudo" not in said
+    assert SECRET_IP in said and f"A-{alert_id}" in said and "sudo" not in said
     assert "No search" in _answer(standin, "U_BOB", "C_ALERTS", "search show insider")
     # Alice (admin, and named by the restricted search) sees both.
     said = _answer(standin, "U_ALICE", "C_ALERTS", "alerts open")
@@ -123,7 +123,7 @@ def test_assign_refuses_a_non_member_and_dms_the_assignee_with_the_alerts_link(
     assert ts
     standin.click("U_BOB", "C_ALERTS", ts, ActionId.ASSIGN, selected_user="U_DAVE")
     notice = wait_for(lambda: standin.ephemerals("U_BOB", "C_ALERTS"), what="the refusal")
-    assert "<@U_DAVE> may not act on alert" in notice[-1].text
+    assert "<@U_DAVE> may not act on A-" in notice[-1].text
     assert get_alert(runtime, alert_id).assignee is None
     standin.click("U_BOB", "C_ALERTS", ts, ActionId.ASSIGN, selected_user="U_CAROL")
     wait_for(lambda: get_alert(runtime, alert_id).assignee == "U_CAROL", what="the assignment")
