@@ -219,8 +219,8 @@ class Worker:
         self.executed.append(claim.run_id)
         name = self._search_name(claim.search_id)
         RUNS.labels(name, run.status.value).inc()
-        RUN_SECONDS.labels(name).observe(time.perf_counter() - started)
-        SOURCE_SECONDS.labels(name).observe(stats.source_ms / 1000)
+        RUN_SECONDS.observe(time.perf_counter() - started)
+        SOURCE_SECONDS.observe(stats.source_ms / 1000)
 
     def _search_name(self, search_id: int) -> str:
         if search_id not in self._search_names:
