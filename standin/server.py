@@ -139,6 +139,8 @@ class StandInHandler(BaseHTTPRequestHandler):
             except ValueError:
                 data = None
             self._reply(uiapi.post(standin.interactions, path[8:], data))
+        elif path == "/_faults":
+            self._faults(body)
         else:
             self._not_found()
 
@@ -150,6 +152,16 @@ class StandInHandler(BaseHTTPRequestHandler):
             return
         reply = self.server.standin.webapi.call(method, args, self.headers.get("Authorization"))
         self._reply(reply)
+
+    def _faults(self, body: bytes) -> None:
+        """Switch faults on or off (standin/faults.py)."""
+        try:
+            data = json.loads(body or b"{}")
+            self.server.standin.faults.apply_json(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._reply(Reply(400, {"ok": False, "error": f"bad fault: {exc}"}))
+            return
+        self._reply(Reply(200, {"ok": True}))
 
     def _upload(self, file_id: str, body: bytes) -> None:
         content_type = self.headers.get("Content-Type", "")

@@ -29,6 +29,7 @@ from typing import Any
 
 from standin import persist
 from standin.delivery import ACK_TIMEOUT, BotDelivery, BotReply, Tamper
+from standin.faults import Faults
 from standin.handles import Handles
 from standin.interactions import Interactions
 from standin.methods import HANDLERS
@@ -72,7 +73,8 @@ class SlackStandIn:
             bot_token=bot_token,
             root_url=lambda: self.url,
         )
-        self.webapi = WebApi(self.ctx, HANDLERS)
+        self.faults = Faults()
+        self.webapi = WebApi(self.ctx, HANDLERS, self.faults)
         self.delivery = BotDelivery(signing_secret, bot_url, ack_timeout)
         self.interactions = Interactions(self.ctx, self.delivery, command, should_escape)
         self.saver: Saver | None = None

@@ -3,19 +3,23 @@
 Calls arrive as `POST /api/<method>` with a form, multipart or JSON body (slack_sdk uses
 all three) and the bot token in `Authorization: Bearer` or a `token` field. Answers are
 Slack's: HTTP 200 with `{"ok": true, ...}` or `{"ok": false, "error": "..."}`, and HTTP 429
-with `Retry-After` when rate limited.
+with `Retry-After` when rate limited. Fault switches (standin/faults.py) can make any
+method answer 500, 429 or hang, for fault tests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from standin.faults import Fault, FaultMode, Faults
 from standin.handles import Handles
 from standin.model import JSON
 from standin.ratelimit import RateLimiter
@@ -116,9 +120,12 @@ def bearer_token(authorization: str | None, args: dict[str, Any]) -> str | None:
 
 
 class WebApi:
-    def __init__(self, ctx: StandInContext, handlers: dict[str, Handler]) -> None:
+    def __init__(
+        self, ctx: StandInContext, handlers: dict[str, Handler], faults: Faults | None = None
+    ) -> None:
         self.ctx = ctx
         self.handlers = handlers
+        self.faults = faults or Faults()
 
     def call(self, method: str, args: dict[str, Any], authorization: str | None) -> Reply:
         reply = self._call(method, Args(args), authorization)
@@ -137,6 +144,11 @@ class WebApi:
             return Reply(200, {"ok": False, "error": "not_authed"})
         if token != self.ctx.bot_token:
             return Reply(200, {"ok": False, "error": "invalid_auth"})
+        fault = self.faults.for_method(method)
+        if fault is not None:
+            early = self._fault(fault, method, args)
+            if early is not None:
+                return early
         channel = self._channel_key(args) if method == "chat.postMessage" else None
         retry_after = self.ctx.limiter.check(method, channel)
         if retry_after is not None:
@@ -149,6 +161,20 @@ class WebApi:
             if exc.messages:
                 body["response_metadata"] = {"messages": exc.messages}
             return Reply(exc.status, body)
+
+    def _fault(self, fault: Fault, method: str, args: Args) -> Reply | None:
+        """The reply a fault switch gives instead of the call's; None: perform the call."""
+        if fault.mode == FaultMode.RATE_LIMITED:
+            headers = {"Retry-After": str(fault.retry_after)}
+            return Reply(429, {"ok": False, "error": "ratelimited"}, headers)
+        if fault.mode == FaultMode.ERROR:
+            if fault.accept:
+                handler = self.handlers[method]
+                with contextlib.suppress(ApiError):
+                    handler(self.ctx, args)
+            return Reply(500, {"ok": False, "error": "internal_error"})
+        time.sleep(fault.seconds)  # HANG: then answer (and perform) the call as usual
+        return None
 
     def _channel_key(self, args: Args) -> str:
         channel = self.ctx.workspace.resolve_channel(args.text("channel"))
