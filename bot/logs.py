@@ -20,6 +20,27 @@ SUMMARY_EVERY = 60.0  # seconds between "still failing" lines
 _SEEN_LIMIT = 256  # distinct errors remembered (their traceback was logged once)
 
 
+class _Seen:
+    """The errors whose traceback this process has logged: once per process, whichever
+    loop met it first (the database going away fails every loop the same way)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._errors: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, signature: str) -> bool:
+        with self._lock:
+            if signature in self._errors:
+                return False
+            self._errors[signature] = None
+            while len(self._errors) > _SEEN_LIMIT:
+                self._errors.popitem(last=False)
+            return True
+
+
+SEEN = _Seen()
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log shippers."""
 
@@ -62,7 +83,6 @@ class FailureLog:
         self.what = what
         self.summary_every = summary_every
         self._lock = threading.Lock()
-        self._seen: OrderedDict[str, None] = OrderedDict()
         self.failing_since: float | None = None
         self.count = 0  # failures since it started
         self._in_window = 0  # failures since the last summary
@@ -77,11 +97,7 @@ class FailureLog:
         now = time.monotonic()
         signature = _signature(error)
         with self._lock:
-            new_error = signature not in self._seen
-            if new_error:
-                self._seen[signature] = None
-                while len(self._seen) > _SEEN_LIMIT:
-                    self._seen.popitem(last=False)
+            new_error = SEEN.first_time(signature)
             self.count += 1
             self._in_window += 1
             self._last_error = signature
@@ -90,7 +106,8 @@ class FailureLog:
                 self._last_line = now
                 self._in_window = 0
                 self._log(logging.ERROR, f"{self.what} failing: {signature}", error, new_error)
-            elif new_error and isinstance(error, BaseException):  # its traceback, once
+                return
+            if new_error and isinstance(error, BaseException):  # its traceback, once
                 self._log(logging.ERROR, f"{self.what}: another error: {signature}", error, True)
             elif now - self._last_line >= self.summary_every:
                 self._summary(now)

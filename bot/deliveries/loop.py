@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.alerts import bursts
@@ -88,6 +89,8 @@ PERMANENT_ERRORS = frozenset(
         "not_allowed_token_type",
     ]
 )
+TAKEBACK_GRACE = timedelta(seconds=5)  # a dead worker's send may still land meanwhile
+LOOK_AGAIN_AFTER = timedelta(seconds=30)  # a look at a channel is reused at most this long
 BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
 
 
@@ -138,6 +141,10 @@ class DeliveryLoop(BackgroundLoop):
         )
         self.heartbeat = Heartbeat(runtime, self.worker_id, "deliveries", on_beat=[self.take_back])
         self._beating = False
+        self._in_doubt: dict[int, str] = {}  # delivery id -> our claim token
+        self._was_due: dict[int, datetime] = {}  # claimed rows: when they had become due
+        # The last look at each channel (or thread) for earlier posts: when, and what it found.
+        self._looked: dict[tuple[str, str | None], tuple[datetime, sender.Posted]] = {}
         self.database_failures = FailureLog(log, "delivery loop (database)")
         self.slack_failures = FailureLog(log, "Slack deliveries")
         self.lanes = Lanes(posts_per_second, post_burst)
@@ -191,7 +198,8 @@ class DeliveryLoop(BackgroundLoop):
                 .values(
                     status=DeliveryStatus.PENDING,
                     claimed_by=None,
-                    next_attempt_at=utcnow(),
+                    # Slack may still be handling the dead worker's request: look a little later.
+                    next_attempt_at=utcnow() + TAKEBACK_GRACE,
                     last_error=AMBIGUOUS + "its worker stopped before recording the outcome",
                 )
                 .execution_options(synchronize_session=False)
@@ -211,6 +219,7 @@ class DeliveryLoop(BackgroundLoop):
     def run_once(self, now: datetime | None = None) -> int:
         """Send what is due; return how many deliveries reached an end state or moved on."""
         now = now or utcnow()
+        self._return_in_doubt(now)
         self._recover_stale(now)
         if self._fenced():  # others may be taking our claims back: send nothing now
             return 0
@@ -225,9 +234,38 @@ class DeliveryLoop(BackgroundLoop):
             if kind == DeliveryKind.UPDATE and not self.lanes.ready("chat.update", take=False):
                 continue
             token = self._claim(delivery_id, kind, now)
-            if token is not None:
+            if token is None:
+                continue
+            try:
                 handled += self._process(delivery_id, token, now)
+                self._was_due.pop(delivery_id, None)
+            except SQLAlchemyError:
+                # The database went away mid-delivery: the row stays SENDING under our
+                # claim, and we are alive, so nobody else takes it back. We do, later.
+                self._in_doubt[delivery_id] = token
+                raise
         return handled
+
+    def _return_in_doubt(self, now: datetime) -> None:
+        """Our claims whose outcome we could not record: back to PENDING, ambiguous."""
+        for delivery_id, token in list(self._in_doubt.items()):
+            with self.runtime.sessions.begin() as session:
+                session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id == delivery_id,
+                        Delivery.claimed_by == token,
+                        Delivery.status == DeliveryStatus.SENDING,
+                    )
+                    .values(
+                        status=DeliveryStatus.PENDING,
+                        claimed_by=None,
+                        next_attempt_at=now,
+                        last_error=AMBIGUOUS
+                        + "the database went away before the outcome was recorded",
+                    )
+                )
+            del self._in_doubt[delivery_id]
 
     # ----------------------------------------------------------------- claiming
 
@@ -264,6 +302,7 @@ class DeliveryLoop(BackgroundLoop):
             )
             if row is None:
                 return None
+            self._was_due[delivery_id] = row.next_attempt_at  # its last attempt ended before
             claimed = session.execute(
                 update(Delivery)
                 .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
@@ -405,14 +444,31 @@ class DeliveryLoop(BackgroundLoop):
         return result
 
     def _find_posted(self, plan: sender.Plan, delivery: Delivery) -> str | None:
-        try:
-            return sender.find_posted(self.client, plan, delivery)
-        except SlackApiError as exc:
-            if exc.response.status_code == 429 or exc.response.status_code >= 500:
-                raise  # Slack is busy or down: look again on the next attempt
-            # No history access (a missing scope, say): a possible double post beats a loss.
-            log.warning("delivery %s: cannot check for an earlier post: %s", delivery.id, exc)
-            return None
+        """Look for an earlier post of ``delivery``; one look at a channel answers for every
+        delivery that became due before it (after an outage, hundreds at once)."""
+        where = (plan.channel, plan.thread_ts)
+        seen = self._looked.get(where)
+        fresh = (
+            seen is not None
+            # looked after its last attempt ended (the row was due only after that)
+            and seen[0] >= self._was_due.get(delivery.id, utcnow())
+            and seen[1].oldest <= sender.lookup_oldest(delivery)
+            and utcnow() - seen[0] < LOOK_AGAIN_AFTER
+        )
+        if not fresh:
+            looked_at = utcnow()
+            try:
+                posted = sender.scan_posted(self.client, plan, sender.lookup_oldest(delivery))
+            except SlackApiError as exc:
+                if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                    raise  # Slack is busy or down: look again on the next attempt
+                # No history access (a missing scope, say): a possible double post beats a loss.
+                log.warning("delivery %s: cannot check for an earlier post: %s", delivery.id, exc)
+                return None
+            self._looked[where] = (looked_at, posted)
+            seen = self._looked[where]
+        assert seen is not None
+        return seen[1].find(plan, delivery)
 
     def _guard(self, fn: Any) -> Any:
         """Turn HTTP 429 into RateLimited with its Retry-After."""

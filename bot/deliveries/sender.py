@@ -368,39 +368,59 @@ def uploaded_file_id(response: dict[str, Any]) -> str | None:
     return str(files[0]["id"]) if files and files[0].get("id") else None
 
 
-def find_posted(client: WebClient, plan: Plan, delivery: Delivery) -> str | None:
-    """The ts of a message an earlier attempt of this delivery already posted, if any."""
-    oldest = f"{(delivery.created_at - timedelta(minutes=5)).timestamp():.6f}"
-    title = plan.calls[0].kwargs.get("title") if plan.calls[0].method == "files_upload_v2" else None
+@dataclass
+class Posted:
+    """What one look at a channel (or thread) found: the bot's posts by delivery key, and
+    uploads by title, since ``oldest``."""
+
+    oldest: float
+    by_key: dict[str, str] = field(default_factory=dict)
+    by_title: dict[str, str] = field(default_factory=dict)
+
+    def find(self, plan: Plan, delivery: Delivery) -> str | None:
+        found = self.by_key.get(delivery.idempotency_key)
+        title = (
+            plan.calls[0].kwargs.get("title") if plan.calls[0].method == "files_upload_v2" else None
+        )
+        return found or (self.by_title.get(str(title)) if title else None)
+
+
+def lookup_oldest(delivery: Delivery) -> float:
+    """How far back to look for an earlier post of ``delivery``."""
+    return (delivery.created_at - timedelta(minutes=5)).timestamp()
+
+
+def scan_posted(client: WebClient, plan: Plan, oldest: float) -> Posted:
+    """The bot's messages in the plan's channel (or thread) since ``oldest``."""
+    posted = Posted(oldest)
     cursor: str | None = None
-    for _ in range(10):  # 10 pages x 200 messages since the delivery was created
+    for _ in range(10):  # 10 pages x 200 messages
+        kwargs: dict[str, Any] = {
+            "channel": plan.channel,
+            "oldest": f"{oldest:.6f}",
+            "limit": 200,
+            "include_all_metadata": True,
+            "cursor": cursor,
+        }
         if plan.thread_ts:
-            page = client.conversations_replies(
-                channel=plan.channel,
-                ts=plan.thread_ts,
-                oldest=oldest,
-                limit=200,
-                include_all_metadata=True,
-                cursor=cursor,
-            )
+            page = client.conversations_replies(ts=plan.thread_ts, **kwargs)
         else:
-            page = client.conversations_history(
-                channel=plan.channel,
-                oldest=oldest,
-                limit=200,
-                include_all_metadata=True,
-                cursor=cursor,
-            )
+            page = client.conversations_history(**kwargs)
         for message in page.get("messages") or []:
             meta = message.get("metadata") or {}
-            if (
-                meta.get("event_type") == MARKER_EVENT
-                and (meta.get("event_payload") or {}).get("key") == delivery.idempotency_key
-            ):
-                return str(message["ts"])
-            if title and any(f.get("title") == title for f in message.get("files") or []):
-                return str(message["ts"])
+            if meta.get("event_type") == MARKER_EVENT:
+                key = (meta.get("event_payload") or {}).get("key")
+                if key:
+                    posted.by_key.setdefault(str(key), str(message["ts"]))
+            for item in message.get("files") or []:
+                if item.get("title"):
+                    posted.by_title.setdefault(str(item["title"]), str(message["ts"]))
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
-            return None
-    return None
+            break
+    return posted
+
+
+def find_posted(client: WebClient, plan: Plan, delivery: Delivery) -> str | None:
+    """The ts of a message an earlier attempt of this delivery already posted, if any."""
+    return scan_posted(client, plan, lookup_oldest(delivery)).find(plan, delivery)

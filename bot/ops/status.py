@@ -143,26 +143,25 @@ def read_status(runtime: Runtime, now: datetime | None = None) -> Status:
 def _backlog(runtime: Runtime, now: datetime) -> Backlog:
     backlog = Backlog()
     with runtime.sessions() as session:
-        # One expression object, grouped by as selected: Postgres refuses a GROUP BY whose
-        # "attempts > $2" is not the selected "attempts > $1".
-        was_tried = (Delivery.attempts > 0).label("tried")
+        # By attempts itself: Postgres refuses a GROUP BY on "attempts > $2" when the
+        # select says "attempts > $1" (a bound parameter each).
         rows = session.execute(
-            select(Delivery.status, was_tried, func.count(), func.min(Delivery.created_at))
+            select(Delivery.status, Delivery.attempts, func.count(), func.min(Delivery.created_at))
             .where(
                 Delivery.status.in_(
                     [DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED]
                 )
             )
-            .group_by(Delivery.status, was_tried)
+            .group_by(Delivery.status, Delivery.attempts)
         ).all()
     oldest: datetime | None = None
-    for state, tried, count, first in rows:
+    for state, attempts, count, first in rows:
         if state == DeliveryStatus.FAILED:
             backlog.given_up += count
             continue
         if state == DeliveryStatus.SENDING:
             backlog.sending += count
-        elif tried:
+        elif attempts > 0:
             backlog.retrying += count
         else:
             backlog.pending += count

@@ -248,6 +248,21 @@ def take_back(session: Session, dead: Callable[[str | None], bool], now: datetim
     return len(orphans)
 
 
+def give_back(session: Session, run_ids: list[int], worker: str) -> int:
+    """Our own RUNNING runs whose outcome we could not write (the database went away):
+    PENDING again, for any worker. Nothing of them was written (all or nothing)."""
+    given = session.execute(
+        update(SearchRun)
+        .where(
+            SearchRun.id.in_(run_ids),
+            SearchRun.status == RunStatus.RUNNING,
+            SearchRun.worker == worker,
+        )
+        .values(status=RunStatus.PENDING, worker=None, started_at=None, error=REQUEUED)
+    )
+    return int(given.rowcount)  # type: ignore[attr-defined]
+
+
 def recover_stale(session: Session, now: datetime) -> int:
     """Fail RUNNING runs far past their timeout: their worker died. Returns how many."""
     rows = session.execute(

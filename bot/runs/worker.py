@@ -14,7 +14,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.alerts.maintenance import announce_due
 from bot.alerts.snooze_expiry import expire_snoozes
@@ -29,7 +29,14 @@ from bot.ops.metrics import (
     RUNS,
     SOURCE_SECONDS,
 )
-from bot.runs.claims import Claimed, claim_runs, give_up_overdue, recover_stale, take_back
+from bot.runs.claims import (
+    Claimed,
+    claim_runs,
+    give_back,
+    give_up_overdue,
+    recover_stale,
+    take_back,
+)
 from bot.runs.heartbeat import Heartbeat, Liveness, worker_name
 from bot.runs.lease import Lease
 from bot.runs.runner import RunStats, run_search
@@ -72,8 +79,10 @@ class Worker:
         self.executed: deque[int] = deque(maxlen=10_000)
         self.heartbeat = Heartbeat(runtime, self.name, "runs", on_beat=[self._take_back])
         self._search_names: dict[int, str] = {}  # metric labels
+        self._in_doubt: set[int] = set()  # our runs whose outcome could not be written
         self.claim_failures = FailureLog(log, f"{self.name}: claiming runs")
         self.lease_failures = FailureLog(log, f"{self.name}: scheduler")
+        self.run_failures = FailureLog(log, f"{self.name}: runs failing outside the runner")
 
     @property
     def is_leader(self) -> bool:
@@ -124,10 +133,14 @@ class Worker:
             except Exception as exc:
                 self.lease_failures.failed(exc)
             self.lease_failures.tick()
-            held = self.lease.held
-            LEASE_HELD.labels(self.name).set(1 if held else 0)
-            self.heartbeat.role = "scheduler" if held else "runs"
+            self._publish_lease()
             self._stop.wait(self.sync_interval)
+
+    def _publish_lease(self) -> None:
+        """The lease holder, for /metrics and for `411 status` (its heartbeat's role)."""
+        held = self.lease.held
+        LEASE_HELD.labels(self.name).set(1 if held else 0)
+        self.heartbeat.role = "scheduler" if held else "runs"
 
     def _take_back(self, liveness: Liveness) -> None:
         """Runs of workers that died go back to PENDING (any worker may do this)."""
@@ -201,6 +214,7 @@ class Worker:
         beat = self.heartbeat.last_beat
         if beat is None or time.monotonic() - beat > self.heartbeat.dead_after / 2:
             return  # our heartbeat is stale: others may judge us dead; claim nothing now
+        self._give_back_in_doubt()
         with self.runtime.sessions.begin() as session:
             claimed = claim_runs(session, self.name, utcnow(), free)
         for claim in claimed:
@@ -209,13 +223,32 @@ class Worker:
             future = self.pool.submit(self._execute, claim)
             future.add_done_callback(self._done)
 
+    def _give_back_in_doubt(self) -> None:
+        with self._lock:
+            run_ids = list(self._in_doubt)
+        if not run_ids:
+            return
+        with self.runtime.sessions.begin() as session:
+            given = give_back(session, run_ids, self.name)
+        with self._lock:
+            self._in_doubt.difference_update(run_ids)
+        if given:
+            log.info("%d runs interrupted by the database are due again", given)
+
     def _execute(self, claim: Claimed) -> None:
         LATENESS.observe(max(0.0, (utcnow() - claim.scheduled_for).total_seconds()))
         stats = RunStats()
         started = time.perf_counter()
-        run = run_search(
-            self.runtime, claim.search_id, claim.scheduled_for, run_id=claim.run_id, stats=stats
-        )
+        try:
+            run = run_search(
+                self.runtime, claim.search_id, claim.scheduled_for, run_id=claim.run_id, stats=stats
+            )
+        except SQLAlchemyError:
+            # Not even the failure could be written: the run stays RUNNING under our name,
+            # and we are alive, so nobody else takes it back. We give it back later.
+            with self._lock:
+                self._in_doubt.add(claim.run_id)
+            raise
         self.executed.append(claim.run_id)
         name = self._search_name(claim.search_id)
         RUNS.labels(name, run.status.value).inc()
@@ -230,8 +263,11 @@ class Worker:
         return self._search_names[search_id]
 
     def _done(self, future: Future[None]) -> None:
-        if future.exception() is not None:
-            log.error("run failed outside the runner", exc_info=future.exception())
+        error = future.exception()
+        if error is not None:
+            self.run_failures.failed(error)
+        else:
+            self.run_failures.cleared()
         with self._lock:
             self._inflight -= 1
         self._wake.set()  # a slot is free: there may be more due runs
