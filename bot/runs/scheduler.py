@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 
 from bot.definitions.schedule import Schedule, parse_schedule
+from bot.logs import FailureLog
 from bot.models import Search, utcnow
 from bot.ops.metrics import MISSED
 from bot.runs.claims import create_due_runs
@@ -80,6 +81,7 @@ class SearchScheduler:
         self._unsaved: list[tuple[int, datetime]] = []  # fire times an insert failed to write
         self.fired = 0  # due runs inserted
         self.missed = 0  # fire times older than MISFIRE_GRACE when a tick reached them
+        self.database_failures = FailureLog(log, "scheduler (database)")
         # Searches whose Search.next_run_at (shown in App Home) needs writing: written in
         # one batch per sync, not one statement per fire.
         self._stale_next: set[int] = set()
@@ -166,8 +168,8 @@ class SearchScheduler:
                 return
             try:
                 self.tick()
-            except Exception:
-                log.exception("scheduler tick failed; retrying")
+            except Exception as exc:  # logged quietly: once, a summary a minute, the end
+                self.database_failures.failed(exc)
             # Fire times are whole seconds: tick just after each one, not up to a second late.
             self._stop.wait(self.tick_seconds - time.time() % self.tick_seconds + 0.002)
 
@@ -181,11 +183,12 @@ class SearchScheduler:
         try:
             with self.runtime.sessions.begin() as session:
                 create_due_runs(session, due)
-        except Exception:
-            log.exception("scheduler: could not insert %d due runs; retrying", len(due))
+        except Exception as exc:
+            self.database_failures.failed(exc)  # retried at the next tick
             with self._lock:
                 self._unsaved = due
             return 0
+        self.database_failures.cleared()
         with self._lock:
             self.fired += len(due)
             self._stale_next.update(search_id for search_id, _ in due)
@@ -226,8 +229,8 @@ class SearchScheduler:
         try:
             with self.runtime.sessions.begin() as session:
                 session.connection().execute(_WRITE_NEXT_RUN, rows)
-        except Exception:
-            log.exception("scheduler: could not store next run times; retrying at the next sync")
+        except Exception as exc:
+            self.database_failures.failed(exc)  # retried at the next sync
             with self._lock:
                 self._stale_next |= ids
             return 0

@@ -1,4 +1,5 @@
-"""App Home: my open alerts, open alerts by priority, failing searches, create a search.
+"""App Home: my open alerts, open alerts by priority, failing searches, create a search;
+for admins, the Slack posts that were given up on, with a button that sends them again.
 
 Published on ``app_home_opened`` and on the Refresh button; at most 100 blocks, so
 each section shows a few rows and counts the rest.
@@ -15,7 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.alerts.visibility import Viewer
-from bot.models import Alert, AlertState, Priority, Search
+from bot.deliveries.outcomes import AMBIGUOUS
+from bot.errors import PermissionDenied
+from bot.models import Alert, AlertState, Delivery, DeliveryStatus, Priority, Search
+from bot.ops.status import GIVEN_UP_SHOWN, resend
 from bot.slack import limits
 from bot.slack.blocks import PRIORITY_BADGE, Block, button, mrkdwn, plain_text, state_line, when
 from bot.slack.feedback import guarded
@@ -81,6 +85,8 @@ def home_view(session: Session, viewer: Viewer) -> Block:
         for alert, name in top:
             blocks.extend(_alert_row(alert, name, "open"))
     blocks.extend(_failing(session, visible))
+    if viewer.is_admin:
+        blocks.extend(_given_up(session))
     view = {"type": "home", "blocks": blocks[: limits.MAX_VIEW_BLOCKS]}
     return view
 
@@ -114,6 +120,35 @@ def _failing(session: Session, visible: list[int]) -> list[Block]:
     ]
 
 
+def _given_up(session: Session) -> list[Block]:
+    """Admins: deliveries given up on (Slack down longer than the retry horizon, say)."""
+    rows = session.scalars(
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.FAILED)
+        .order_by(Delivery.id.desc())
+        .limit(GIVEN_UP_SHOWN + 1)
+    ).all()
+    blocks: list[Block] = [
+        {"type": "header", "text": plain_text(f"Posts given up on ({len(rows)})", 150)}
+    ]
+    if not rows:
+        return [*blocks, {"type": "context", "elements": [mrkdwn("Every post reached Slack.")]}]
+    lines = [
+        f"`#{row.id}` {row.kind.value} to {mention_channel(row.channel)}"
+        + (f" · alert #{row.alert_id}" if row.alert_id else "")
+        + f" · {row.attempts} attempts · {code((row.last_error or '').removeprefix(AMBIGUOUS), 120)}"
+        for row in rows[:ROWS]
+    ]
+    return [
+        *blocks,
+        {"type": "section", "text": mrkdwn(truncate("\n".join(lines), 3000), verbatim=False)},
+        {
+            "type": "actions",
+            "elements": [button("Send them again", ActionId.HOME_RESEND, style="primary")],
+        },
+    ]
+
+
 def publish(client: WebClient, session: Session, viewer: Viewer) -> None:
     view = home_view(session, viewer)
     limits.ensure_view(view)
@@ -142,3 +177,17 @@ def register(app: App) -> None:
         ack()
         with context["db"] as session:
             publish(client, session, _viewer(context, body["user"]["id"]))
+
+    @app.action(ActionId.HOME_RESEND)
+    @guarded
+    def on_resend(
+        ack: Ack, body: dict[str, Any], context: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        viewer = _viewer(context, body["user"]["id"])
+        if not viewer.is_admin:
+            raise PermissionDenied("Only admins can send given-up posts again.")
+        services: Services = context["services"]
+        resend(services.runtime)
+        with context["db"] as session:
+            publish(client, session, viewer)

@@ -28,6 +28,7 @@ class ActionId(enum.StrEnum):
     BURST_SNOOZE = "burst_snooze"
     HOME_CREATE = "home_create_search"
     HOME_REFRESH = "home_refresh"
+    HOME_RESEND = "home_resend_given_up"
 
 
 class CallbackId(enum.StrEnum):

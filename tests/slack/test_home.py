@@ -50,3 +50,35 @@ def test_its_create_button_opens_the_search_modal(
     standin.click_in_view("U_CAROL", view.id, ActionId.HOME_CREATE)
     modal = wait_for(lambda: standin.modal_stack("U_CAROL"), what="the modal")[-1]
     assert modal.definition["callback_id"] == "search_create_modal"
+
+
+def test_admins_see_given_up_posts_and_send_them_again_with_one_click(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    from sqlalchemy import select
+
+    from bot.models import Delivery, DeliveryStatus
+
+    alert_id = add_alert(runtime, add_search(runtime))  # its post is pending
+    with runtime.sessions.begin() as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.alert_id == alert_id)
+            .values(status=DeliveryStatus.FAILED, attempts=30, last_error="gave up after 30")
+        )
+    standin.open_home("U_BOB")  # not an admin
+    bob = wait_for(lambda: standin.home_view("U_BOB"), what="Bob's home view")
+    assert "Posts given up on" not in json.dumps(bob.definition)
+    standin.open_home("U_ALICE")  # an admin (tests/slack/conftest.py)
+    view = wait_for(lambda: standin.home_view("U_ALICE"), what="the admin's home view")
+    text = json.dumps(view.definition)
+    assert "Posts given up on (1)" in text and f"alert #{alert_id}" in text
+    assert limits.check_view(view.definition) == []
+    standin.click_in_view("U_ALICE", view.id, ActionId.HOME_RESEND)
+
+    def pending_again() -> bool:
+        with runtime.sessions() as session:
+            status = session.scalar(select(Delivery.status).where(Delivery.alert_id == alert_id))
+        return status == DeliveryStatus.PENDING
+
+    wait_for(pending_again, what="the re-send")
