@@ -90,14 +90,19 @@ PERMANENT_ERRORS = frozenset(
     ]
 )
 TAKEBACK_GRACE = timedelta(seconds=5)  # a dead worker's send may still land meanwhile
-LOOK_AGAIN_AFTER = timedelta(seconds=30)  # a look at a channel is reused at most this long
+LOOK_AGAIN_AFTER = timedelta(seconds=30)
+LOOK_FURTHER_BACK = 600.0  # seconds  # a look at a channel is reused at most this long
 BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
 
 
+LOOKUP_LANE = "conversations.history"  # the look-ups for earlier posts, limited workspace-wide
+
+
 class RateLimited(Exception):
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, lane: str | None = None) -> None:
         super().__init__(f"rate limited for {retry_after}s")
         self.retry_after = retry_after
+        self.lane = lane  # None: the plan's own lane
 
 
 class DeliveryLoop(BackgroundLoop):
@@ -142,7 +147,6 @@ class DeliveryLoop(BackgroundLoop):
         self.heartbeat = Heartbeat(runtime, self.worker_id, "deliveries", on_beat=[self.take_back])
         self._beating = False
         self._in_doubt: dict[int, str] = {}  # delivery id -> our claim token
-        self._was_due: dict[int, datetime] = {}  # claimed rows: when they had become due
         # The last look at each channel (or thread) for earlier posts: when, and what it found.
         self._looked: dict[tuple[str, str | None], tuple[datetime, sender.Posted]] = {}
         self.database_failures = FailureLog(log, "delivery loop (database)")
@@ -200,6 +204,7 @@ class DeliveryLoop(BackgroundLoop):
                     claimed_by=None,
                     # Slack may still be handling the dead worker's request: look a little later.
                     next_attempt_at=utcnow() + TAKEBACK_GRACE,
+                    attempted_at=utcnow() + TAKEBACK_GRACE,
                     last_error=AMBIGUOUS + "its worker stopped before recording the outcome",
                 )
                 .execution_options(synchronize_session=False)
@@ -238,7 +243,6 @@ class DeliveryLoop(BackgroundLoop):
                 continue
             try:
                 handled += self._process(delivery_id, token, now)
-                self._was_due.pop(delivery_id, None)
             except SQLAlchemyError:
                 # The database went away mid-delivery: the row stays SENDING under our
                 # claim, and we are alive, so nobody else takes it back. We do, later.
@@ -261,6 +265,7 @@ class DeliveryLoop(BackgroundLoop):
                         status=DeliveryStatus.PENDING,
                         claimed_by=None,
                         next_attempt_at=now,
+                        attempted_at=now,
                         last_error=AMBIGUOUS
                         + "the database went away before the outcome was recorded",
                     )
@@ -302,7 +307,6 @@ class DeliveryLoop(BackgroundLoop):
             )
             if row is None:
                 return None
-            self._was_due[delivery_id] = row.next_attempt_at  # its last attempt ended before
             claimed = session.execute(
                 update(Delivery)
                 .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
@@ -383,6 +387,13 @@ class DeliveryLoop(BackgroundLoop):
         try:
             response = self._send(plan, delivery, ambiguous, look_only=expired and ambiguous)
         except RateLimited as exc:
+            if exc.lane is not None:  # the look-up was limited, not the post: only this row waits
+                self.lanes.block(exc.lane, exc.retry_after)
+                until = now + timedelta(seconds=exc.retry_after)
+                self.outcomes.release(
+                    delivery_id, token, until, "waiting to look for an earlier post"
+                )
+                return 0
             self.lanes.block(plan.lane, exc.retry_after)
             self.outcomes.rate_limited(plan, delivery_id, token, exc.retry_after)
             return 0
@@ -418,7 +429,7 @@ class DeliveryLoop(BackgroundLoop):
         """
         first = plan.calls[0]
         if ambiguous and first.method != "chat.update":
-            found = self._guard(lambda: self._find_posted(plan, delivery))
+            found = self._guard(lambda: self._find_posted(plan, delivery), lane=LOOKUP_LANE)
             if found is not None:
                 log.info("delivery %s was posted before (ts %s): recording it", delivery.id, found)
                 return {"ts": found, "channel": plan.channel, "recovered": True}
@@ -450,15 +461,21 @@ class DeliveryLoop(BackgroundLoop):
         seen = self._looked.get(where)
         fresh = (
             seen is not None
-            # looked after its last attempt ended (the row was due only after that)
-            and seen[0] >= self._was_due.get(delivery.id, utcnow())
+            # looked after its last attempt ended
+            and delivery.attempted_at is not None
+            and seen[0] >= delivery.attempted_at
             and seen[1].oldest <= sender.lookup_oldest(delivery)
             and utcnow() - seen[0] < LOOK_AGAIN_AFTER
         )
         if not fresh:
+            if not self.lanes.ready(LOOKUP_LANE, take=True):
+                raise RateLimited(self.lanes.wait(LOOKUP_LANE), LOOKUP_LANE)
             looked_at = utcnow()
             try:
-                posted = sender.scan_posted(self.client, plan, sender.lookup_oldest(delivery))
+                # Further back than this delivery needs, so the look also answers for the
+                # channel's deliveries created a little earlier.
+                oldest = sender.lookup_oldest(delivery) - LOOK_FURTHER_BACK
+                posted = sender.scan_posted(self.client, plan, oldest)
             except SlackApiError as exc:
                 if exc.response.status_code == 429 or exc.response.status_code >= 500:
                     raise  # Slack is busy or down: look again on the next attempt
@@ -470,8 +487,8 @@ class DeliveryLoop(BackgroundLoop):
         assert seen is not None
         return seen[1].find(plan, delivery)
 
-    def _guard(self, fn: Any) -> Any:
-        """Turn HTTP 429 into RateLimited with its Retry-After."""
+    def _guard(self, fn: Any, lane: str | None = None) -> Any:
+        """Turn HTTP 429 into RateLimited with its Retry-After (and the lane it limits)."""
         try:
             return fn()
         except SlackApiError as exc:
@@ -485,5 +502,5 @@ class DeliveryLoop(BackgroundLoop):
                     seconds = max(1.0, float(raw))
                 except ValueError:
                     seconds = 1.0
-                raise RateLimited(seconds) from None
+                raise RateLimited(seconds, lane) from None
             raise

@@ -118,6 +118,7 @@ class Outcomes:
             if row is None:
                 return
             row.attempts += 1
+            row.attempted_at = utcnow()
             sticky = ambiguous or is_ambiguous(row)
             row.last_error = ((AMBIGUOUS if sticky else "") + error)[:2000]
             # An ambiguous row past the horizon is only looked up (see loop._send): recorded

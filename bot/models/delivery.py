@@ -46,6 +46,9 @@ class Delivery(Base):
     # Retries stop when the delivery is older than the horizon, counted from here if set
     # (an operator re-sent it) or else from ``created_at``.
     retry_since: Mapped[datetime | None] = mapped_column()
+    # When its last attempt at Slack ended (or its sender was found dead): a look at the
+    # channel after this time sees any post that attempt made.
+    attempted_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
