@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from bot.definitions.schedule import parse_schedule
 from bot.definitions.search import SearchDefinition, definition_from_search
 from bot.deliveries import outbox
+from bot.deliveries.outbox import Keys
 from bot.errors import InvalidInput
 from bot.models import Alert, DeliveryKind, RunStatus, Search, SearchRun, utcnow
 from bot.pipeline import SearchSpec, apply_plan, decide
@@ -240,7 +241,7 @@ def _post_summary(session: Session, search: Search, report: Backfill, actor: str
     )
     outbox.enqueue(
         session,
-        key=f"backfill:{report.run_id}:summary:{report.skipped_chunks}",
+        key=Keys.BACKFILL_SUMMARY.build(run_id=report.run_id, skipped=report.skipped_chunks),
         kind=DeliveryKind.MESSAGE,
         channel=channel,
         payload={"text": text},

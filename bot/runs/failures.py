@@ -73,7 +73,7 @@ def warn_owner(session: Session, search: Search, run: SearchRun, warnings: list[
     )
     outbox.enqueue(
         session,
-        key=f"search:{search.id}:warning:v{search.version}",
+        key=Keys.SEARCH_WARNING.build(search_id=search.id, version=f"v{search.version}"),
         kind=DeliveryKind.MESSAGE,
         channel=search.owner,
         payload={"text": text},

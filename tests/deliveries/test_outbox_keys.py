@@ -30,6 +30,8 @@ SAMPLES: dict[str, object] = {
     "period": "daily",
     "minute": "20261205T1000",
     "key": "alert:1:post:new",
+    "version": "v3",
+    "skipped": 2,
 }
 
 
