@@ -135,7 +135,7 @@ def _given_up(session: Session) -> list[Block]:
         return [*blocks, {"type": "context", "elements": [mrkdwn("Every post reached Slack.")]}]
     lines = [
         f"`#{row.id}` {row.kind.value} to {mention_channel(row.channel)}"
-        + (f" · alert #{row.alert_id}" if row.alert_id else "")
+        + (f" · alert {Ref.ALERT(row.alert_id)}" if row.alert_id else "")
         + f" · {row.attempts} attempts · {code((row.last_error or '').removeprefix(AMBIGUOUS), 120)}"
         for row in rows[:ROWS]
     ]

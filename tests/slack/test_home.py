@@ -10,6 +10,7 @@ from bot.models import Alert, Priority, Search
 from bot.runtime import Runtime
 from bot.slack import limits
 from bot.slack.ids import ActionId
+from bot.text.refs import Ref
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, wait_for
 
@@ -72,7 +73,7 @@ def test_admins_see_given_up_posts_and_send_them_again_with_one_click(
     standin.open_home("U_ALICE")  # an admin (tests/slack/conftest.py)
     view = wait_for(lambda: standin.home_view("U_ALICE"), what="the admin's home view")
     text = json.dumps(view.definition)
-    assert "Posts given up on (1)" in text and f"alert #{alert_id}" in text
+    assert "Posts given up on (1)" in text and f"alert {Ref.ALERT(alert_id)}" in text
     assert limits.check_view(view.definition) == []
     standin.click_in_view("U_ALICE", view.id, ActionId.HOME_RESEND)
 
