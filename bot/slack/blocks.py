@@ -253,7 +253,9 @@ def action_blocks(alert: Alert, search: Search | None, now: datetime) -> list[Bl
 def more_menu(alert: Alert) -> Block:
     """The rarer actions, in an overflow menu so the buttons fit a phone's width."""
     choices = [("Add note", MoreChoice.NOTE), ("Mute this key…", MoreChoice.MUTE)]
-    if alert.priority != Priority.CRITICAL:
+    # A critical alert can still be escalated once (it pages the on-call group); after
+    # that the seen line says "⬆️ Escalated", which is why the entry is gone.
+    if not (alert.priority == Priority.CRITICAL and alert.escalated):
         choices.insert(0, ("Escalate", MoreChoice.ESCALATE))
     return {
         "type": "overflow",

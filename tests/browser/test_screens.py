@@ -21,13 +21,15 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
+from bot.alerts.permissions import SlackDirectory
+from bot.alerts.visibility import channel_search_ids
 from bot.cli.dev_stack import DevStack
 from bot.definitions.search import parse_definition
 from bot.definitions.store import create_search
 from bot.digest.compose import build_digest, enqueue_digest
 from bot.digest.periods import parse_timezone
-from bot.digest.render import permalink_base
 from bot.models import DigestPeriod, utcnow
+from bot.text.links import permalink_base
 from tests.browser.conftest import REPO, open_as
 
 pytestmark = pytest.mark.browser
@@ -235,6 +237,10 @@ def test_the_digest_shows_its_chart_in_the_channel_post(page: Any, dev_stack: De
             tz=parse_timezone("UTC"),
             now=now,
             link_base=permalink_base(runtime.settings.slack_api_url),
+            # What every member of #digest may see, as the scheduler counts it.
+            scope=channel_search_ids(
+                session, "C_DIGEST", runtime.settings, SlackDirectory(runtime.slack_client())
+            ),
         )
         enqueue_digest(session, digest, "C_DIGEST", f"digest:screens:{now:%H%M%S}")
     open_as(page, dev_stack, "U_ALICE", "C_DIGEST")
