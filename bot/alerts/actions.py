@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.alerts import transitions
@@ -87,13 +87,33 @@ def take(ctx: ActionContext, alert_id: int, *, holder: str | None = None) -> Ale
     alert, _ = _prepare(ctx, alert_id)
     if alert.assignee == ctx.actor.user_id:
         raise InvalidInput(f"You have {Ref.ALERT(alert.id)} already.")
-    if alert.assignee and alert.assignee != holder:
+    if alert.assignee != holder or not _claim(ctx, alert, holder):
         raise InvalidInput(
-            f"{mention_user(alert.assignee)} has {Ref.ALERT(alert.id)} now. To take it from them, "
-            "press *Take it* on the alert's message again."
+            f"{mention_user(alert.assignee)} has {Ref.ALERT(alert.id)} now. To take it from "
+            "them, use *Take it* in `/411 alerts open`: it asks first."
         )
     transitions.assign(_change(ctx), alert, ctx.actor.user_id)
     return alert
+
+
+def _claim(ctx: ActionContext, alert: Alert, holder: str | None) -> bool:
+    """Compare and set: the alert becomes the actor's only if ``holder`` still has it.
+
+    The row lock of load_alert serialises two presses on Postgres; on SQLite the read is
+    not locked, so this conditional UPDATE is what makes the second press lose. A loser's
+    ``alert`` is refreshed to show who won.
+    """
+    held = Alert.assignee.is_(None) if holder is None else Alert.assignee == holder
+    claimed = ctx.session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, held)
+        .values(assignee=ctx.actor.user_id)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) == 1:
+        return True
+    ctx.session.refresh(alert)
+    return False
 
 
 def assign(ctx: ActionContext, alert_id: int, user_id: str) -> Alert:

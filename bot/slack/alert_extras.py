@@ -18,9 +18,9 @@ from bot.alerts import actions as alert_actions
 from bot.alerts.hits import MAX_HITS, AlertHits, alert_hits
 from bot.alerts.mute import mute_alert_key
 from bot.errors import BotError, InvalidInput
-from bot.models import Search
+from bot.models import Alert, Search
 from bot.slack import alert_listeners as listeners
-from bot.slack.alert_modals import Target, _modal, note_modal, value_of
+from bot.slack.alert_modals import Target, _modal, escalate_modal, note_modal, value_of
 from bot.slack.blocks import Block, button, mrkdwn, plain_text, when
 from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, CallbackId, MoreChoice
@@ -121,6 +121,12 @@ def _lookup(context: Context, target: Target) -> AlertHits:
     return alert_hits(services.runtime, alert, search)
 
 
+def _oncall_group(context: Context, alert: Alert) -> str | None:
+    with context["db"] as session:
+        search = session.get(Search, alert.search_id)
+        return search.oncall_group if search else None
+
+
 def register(app: App) -> None:
     @app.action(ActionId.MORE)
     @guarded
@@ -135,10 +141,13 @@ def register(app: App) -> None:
             raise InvalidInput("This menu entry does not name an alert.")
         alert_id = int(raw_id)
         target = Target(alert_id, listeners._actor(context).channel_id)
-        if choice == MoreChoice.ESCALATE:
-            listeners._run(context, lambda ctx: alert_actions.escalate(ctx, alert_id))
-            return
         alert = listeners._check_only(context, alert_id)
+        if choice == MoreChoice.ESCALATE:
+            group = _oncall_group(context, alert)
+            client.views_open(
+                trigger_id=body["trigger_id"], view=escalate_modal(target, alert, group)
+            )
+            return
         view = (
             note_modal(target)
             if choice == MoreChoice.NOTE
@@ -169,6 +178,15 @@ def register(app: App) -> None:
         page = int(action.get("value") or 0)
         found = _lookup(context, target)
         client.views_update(view_id=view["id"], view=hits_modal(target, found, page))
+
+    @app.view(CallbackId.ESCALATE)
+    @guarded
+    def on_escalate_submit(ack: Ack, view: dict[str, Any], context: Context) -> None:
+        ack()  # the modal has no input to show an error on: a refusal comes as a message
+        target = Target.load(view.get("private_metadata", ""))
+        services: Services = context["services"]
+        with services.acting(listeners._view_actor(context, target)) as ctx:
+            alert_actions.escalate(ctx, target.id)
 
     @app.view(CallbackId.MUTE)
     @guarded

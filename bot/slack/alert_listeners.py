@@ -29,7 +29,7 @@ from bot.slack.alert_modals import (
     value_of,
 )
 from bot.slack.feedback import guarded
-from bot.slack.ids import ActionId, CallbackId, alert_id_from, burst_id_from
+from bot.slack.ids import ActionId, CallbackId, alert_id_from, burst_id_from, holder_from
 from bot.slack.services import Services
 from bot.text.escape import mention_user
 from bot.text.refs import Ref
@@ -89,7 +89,19 @@ def _check_only(context: Context, alert_id: int) -> Alert:
 
 
 def register(app: App) -> None:
-    app.action(ActionId.TAKE)(_simple("took", alert_actions.take))
+
+    @app.action(ActionId.TAKE)
+    @guarded
+    def on_take(
+        ack: Ack, action: dict[str, Any], body: dict[str, Any], context: Context, respond: Respond
+    ) -> None:
+        ack()
+        alert_id, holder = _alert_id(action), holder_from(action.get("value"))
+        # holder: who the person saw holding it (they confirmed taking it from them);
+        # someone else holding it now means they lost a race, and are told who won.
+        _run(context, lambda ctx: alert_actions.take(ctx, alert_id, holder=holder))
+        _confirm(body, respond, f"Done: took alert #{alert_id}.")
+
     app.action(ActionId.UNSNOOZE)(_simple("unsnoozed", alert_actions.unsnooze))
     app.action(ActionId.REOPEN)(_simple("reopened", alert_actions.reopen))
     app.action(ActionId.ESCALATE)(_simple("escalated", alert_actions.escalate))

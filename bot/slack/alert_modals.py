@@ -11,10 +11,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.models import Resolution
+from bot.models import Alert, Resolution
 from bot.slack.blocks import Block, plain_text
 from bot.slack.ids import CallbackId
-from bot.text.escape import plain
+from bot.text.escape import mention_group, plain
 from bot.text.refs import Ref
 
 RESOLUTIONS = [Resolution.ACTION_TAKEN, Resolution.NOT_AN_ISSUE, Resolution.TOO_OLD]
@@ -137,3 +137,14 @@ def value_of(view: dict[str, Any], block: str, action: str | None = None) -> Any
     if "selected_users" in element:
         return element["selected_users"]
     return None
+
+
+def escalate_modal(target: Target, alert: Alert, oncall_group: str | None) -> Block:
+    """Escalating raises the priority and pages the on-call group: it asks first. (It lives
+    in the alert's overflow menu, where a ``confirm`` object would ask for every entry.)"""
+    after = alert.priority.raised()
+    text = f"Raise {Ref.ALERT(alert.id)} from *{alert.priority.value}* to *{after.value}*"
+    group = mention_group(oncall_group)
+    text += f" and ping {group} in the channel?" if group else "?"
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return _modal(CallbackId.ESCALATE, "Escalate?", target, [section], "Escalate")

@@ -30,6 +30,7 @@ LISTENER_MODULES = [
     "bot.slack.alert_listeners",
     "bot.slack.alert_extras",
     "bot.slack.search_listeners",
+    "bot.slack.search_delete",
     "bot.slack.sigma_modal",
     "bot.slack.home",
     "bot.slack.commands.router",

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlparse
 
 from bot.models import Alert, AlertState, Priority, Resolution, Search
 from bot.pipeline.fields import MISSING, lookup
-from bot.slack import limits
+from bot.slack import confirm, limits
 from bot.slack.alert_fields import alert_fields, chosen_fields, value_text
 from bot.slack.ids import SNOOZE_CHOICES, ActionId, MoreChoice, alert_block_id
 from bot.slack.pointers import source_pointer
@@ -240,6 +240,7 @@ def action_blocks(alert: Alert, search: Search | None, now: datetime) -> list[Bl
             "action_id": ActionId.ASSIGN,
             "placeholder": plain_text("Assign…" if not alert.assignee else "Reassign…", 150),
             **({"initial_user": alert.assignee} if alert.assignee else {}),
+            **({"confirm": confirm.reassign(alert)} if alert.assignee else {}),
         }
     )
     secondary = [*link_buttons(alert, search), button("Show hits", ActionId.HITS, value)]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from bot.alerts.bursts import CHUNK
 from bot.models import Alert, AlertState, Search
-from bot.slack import limits
+from bot.slack import confirm, limits
 from bot.slack.blocks import (
     PRIORITY_BADGE,
     Block,
@@ -79,8 +79,16 @@ def burst_summary(
                 "type": "actions",
                 "block_id": burst_block_id(delivery_id, "act"),
                 "elements": [
-                    button("Resolve all", ActionId.BURST_RESOLVE, str(delivery_id), style="danger"),
-                    snooze_select(ActionId.BURST_SNOOZE, "Snooze all"),
+                    {
+                        **button(
+                            "Resolve all", ActionId.BURST_RESOLVE, str(delivery_id), style="danger"
+                        ),
+                        "confirm": confirm.bulk("Resolve", len(open_ids)),
+                    },
+                    {
+                        **snooze_select(ActionId.BURST_SNOOZE, "Snooze all"),
+                        "confirm": confirm.bulk("Snooze", len(open_ids)),
+                    },
                 ],
             }
         )

@@ -29,6 +29,7 @@ class ActionId(enum.StrEnum):
     HOME_CREATE = "home_create_search"
     HOME_REFRESH = "home_refresh"
     HOME_RESEND = "home_resend_given_up"
+    SEARCH_DELETE = "search_delete"
 
 
 class CallbackId(enum.StrEnum):
@@ -38,6 +39,7 @@ class CallbackId(enum.StrEnum):
     BURST_RESOLVE = "burst_resolve_modal"
     MUTE = "alert_mute_modal"
     HITS = "alert_hits_modal"
+    ESCALATE = "alert_escalate_modal"
     SEARCH_CREATE = "search_create_modal"
     SEARCH_EDIT = "search_edit_modal"
     SIGMA_IMPORT = "sigma_import_modal"
@@ -72,10 +74,22 @@ def burst_block_id(delivery_id: int, part: str) -> str:
     return f"burst:{delivery_id}:{part}"
 
 
+def take_value(alert_id: int, holder: str | None) -> str:
+    """A Take button's value: the alert, and who held it when the button was drawn."""
+    return f"{alert_id}:{holder}" if holder else str(alert_id)
+
+
+def holder_from(value: str | None) -> str | None:
+    """Who held the alert when its Take button was drawn (None: nobody)."""
+    _, _, holder = (value or "").partition(":")
+    return holder or None
+
+
 def alert_id_from(block_id: str | None, value: str | None) -> int | None:
     """The alert an action is about: from the button's value, else from the block id."""
-    if value and value.isdigit():
-        return int(value)
+    number = (value or "").partition(":")[0]
+    if number.isdigit():
+        return int(number)
     match = _ALERT_BLOCK.match(block_id or "")
     return int(match.group(1)) if match else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -186,6 +187,12 @@ def test_it_escalates_raising_the_priority_and_mentioning_the_oncall_group(
     alert_id, ts = _posted(runtime, standin, loop)
     more = _more(alert_id, MoreChoice.ESCALATE)
     assert standin.click("U_BOB", "C_ALERTS", ts, ActionId.MORE, **more).ok
+    # It asks first: nothing changes until the person confirms.
+    modal = wait_for(lambda: standin.modal_stack("U_BOB"), what="the confirmation")[-1]
+    asked = json.dumps(modal.definition)
+    assert "from *high* to *critical*" in asked and "<!subteam^S_ONCALL>" in asked
+    assert not get_alert(runtime, alert_id).escalated
+    assert standin.submit_view("U_BOB", modal.id, {}).ok
     wait_for(lambda: get_alert(runtime, alert_id).escalated, what="the escalation")
     assert get_alert(runtime, alert_id).priority == Priority.CRITICAL
     message = _after_click(runtime, standin, loop, ts)

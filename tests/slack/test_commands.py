@@ -163,7 +163,20 @@ def test_it_creates_a_search_inline_and_lists_shows_disables_and_deletes_it(
     standin.send_command("U_ALICE", "C_ALERTS", f"search edit {search_id} priority=critical")
     assert "updated" in _said(standin, "U_ALICE", 2)
     standin.send_command("U_ALICE", "C_ALERTS", f"search delete {search_id}")  # an admin
-    assert "is deleted" in _said(standin, "U_ALICE", 3)
+    # It asks first: a button whose confirm dialog names the search; nothing is deleted yet.
+    question = wait_for(
+        lambda: [e for e in standin.ephemerals("U_ALICE", "C_ALERTS") if "Delete search" in e.text],
+        what="the question",
+    )[-1]
+    [button] = [
+        el for b in question.blocks or [] for el in b.get("elements", []) if "confirm" in el
+    ]
+    assert "failed logins" in button["confirm"]["text"]["text"]
+    with runtime.sessions() as session:
+        live = session.get(Search, search_id)
+        assert live is not None and live.deleted_at is None
+    standin.click("U_ALICE", "C_ALERTS", question.ts, "search_delete", value=str(search_id))
+    _said_with(standin, "U_ALICE", "is deleted")
     with runtime.sessions() as session:
         row = session.get(Search, search_id)
         assert row is not None and row.deleted_at is not None and not row.enabled

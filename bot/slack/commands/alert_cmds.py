@@ -11,7 +11,7 @@ from bot.alerts import suppressions as suppressions_service
 from bot.alerts.permissions import check_act_on_search, is_admin
 from bot.errors import InvalidInput, PermissionDenied
 from bot.models import Alert, AlertState, Search, utcnow
-from bot.slack import limits
+from bot.slack import confirm, limits
 from bot.slack.blocks import (
     PRIORITY_BADGE,
     Block,
@@ -24,7 +24,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.commands.parse import Args
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
-from bot.slack.ids import ActionId, alert_block_id
+from bot.slack.ids import ActionId, alert_block_id, take_value
 from bot.text.escape import code, escape_mrkdwn, mention_user
 from bot.text.refs import Ref
 from searches.durations import format_duration, parse_duration
@@ -32,7 +32,17 @@ from searches.durations import format_duration, parse_duration
 MAX_ALERTS = 50  # read at most this many; as many as fit Slack's limits are shown
 
 
-def _alert_blocks(alert: Alert, search_name: str) -> list[Block]:
+def _take_button(alert: Alert, viewer: str) -> list[Block]:
+    """Take it, unless it is the viewer's; taking it from someone asks first."""
+    if alert.assignee == viewer:
+        return []
+    take = button("Take it", ActionId.TAKE, take_value(alert.id, alert.assignee), style="primary")
+    if alert.assignee:
+        take["confirm"] = confirm.take_from(alert)
+    return [take]
+
+
+def _alert_blocks(alert: Alert, search_name: str, viewer: str) -> list[Block]:
     now = utcnow()
     text = (
         f"*{Ref.ALERT(alert.id)}* {PRIORITY_BADGE[alert.priority]} · {escape_mrkdwn(search_name)}\n"
@@ -40,7 +50,7 @@ def _alert_blocks(alert: Alert, search_name: str) -> list[Block]:
         f"\nkey {code(alert.dedupe_key, 200)} (for `/411 suppress`)"
     )
     value = str(alert.id)
-    elements: list[Block] = [button("Take it", ActionId.TAKE, value, style="primary")]
+    elements: list[Block] = _take_button(alert, viewer)
     elements.append(
         button("Unsnooze", ActionId.UNSNOOZE, value)
         if is_snoozed(alert, now)
@@ -53,12 +63,12 @@ def _alert_blocks(alert: Alert, search_name: str) -> list[Block]:
     ]
 
 
-def _fit(title: str, rows: list[tuple[Alert, str]]) -> Reply:
+def _fit(title: str, rows: list[tuple[Alert, str]], viewer: str) -> Reply:
     """As many alerts as fit in one message; the rest are counted."""
     blocks: list[Block] = [{"type": "section", "text": mrkdwn(title, verbatim=False)}]
     shown = 0
     for alert, name in rows:
-        candidate = blocks + _alert_blocks(alert, name)
+        candidate = blocks + _alert_blocks(alert, name, viewer)
         if limits.check_message(
             {"text": title, "blocks": [*candidate, {"type": "context", "elements": [mrkdwn("…")]}]}
         ):
@@ -102,7 +112,7 @@ def alerts(ctx: CommandContext, args: Args) -> Reply:
         pairs.sort(key=lambda pair: (-pair[0].priority.rank, -pair[0].id))
         if not pairs:
             return Reply(title + ": none. :tada:")
-        return _fit(title, pairs)
+        return _fit(title, pairs, ctx.actor.user_id)
 
 
 @dataclass(frozen=True)

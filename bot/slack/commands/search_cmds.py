@@ -29,6 +29,7 @@ from bot.slack.blocks import when
 from bot.slack.commands.parse import Args, slack_ref
 from bot.slack.commands.preview import WINDOW_OPTIONS, preview_window, preview_window_job
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
+from bot.slack.search_delete import delete_question
 from bot.slack.search_modal import search_modal
 from bot.slack.sigma_modal import sigma_modal
 from bot.text.escape import (
@@ -321,12 +322,12 @@ def disable(ctx: CommandContext, args: Args) -> Reply:
     "delete a search (its alerts stay in the history)",
 )
 def delete(ctx: CommandContext, args: Args) -> Reply:
+    """Asks first: the answer's button (with a confirm dialog) deletes (bot/slack/search_delete.py)."""
     with ctx.db as session:
         search = ctx.viewer.find_search(session, args.word(0, "search"))
         check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "delete")
-        name = search.name
-        search_store.delete_search(session, search, ctx.actor.user_id, "deleted with /411")
-    return Reply(f"Search *{escape_mrkdwn(name)}* is deleted.")
+        text, blocks = delete_question(search)
+    return Reply(text, blocks)
 
 
 @REGISTRY.add(
