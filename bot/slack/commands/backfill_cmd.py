@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 from bot.alerts.permissions import check_manage_search
 from bot.config import Settings
-from bot.definitions import store as search_store
 from bot.errors import InvalidInput
 from bot.runs.backfill import Backfill, backfill_search
 from bot.slack import slow
@@ -39,7 +38,7 @@ def backfill(ctx: CommandContext, args: Args) -> None:
     )
     assert span is not None  # from= was given
     with ctx.db as session:
-        search = search_store.find_search(session, args.word(0, "search"))
+        search = ctx.viewer.find_search(session, args.word(0, "search"))
         check_manage_search(ctx.settings, ctx.services.directory, ctx.actor, search, "run")
         search_id = search.id
     ctx.later(backfill_job, ctx.settings, search_id, span, ctx.actor.user_id, now)

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from bot.alerts import maintenance
 from bot.alerts.permissions import check_act_on_search, is_admin
-from bot.definitions import store as search_store
 from bot.errors import InvalidInput, PermissionDenied
 from bot.models import Search, utcnow
 from bot.slack.commands.parse import Args
@@ -62,7 +61,7 @@ def _scope(ctx: CommandContext, args: Args, session: Session) -> maintenance.Sco
     everything = "all" in [w.lower() for w in args.words[:1]]
     names = [n.strip() for n in args.options.get("search", "").split(",") if n.strip()]
     tags = [t.strip() for t in args.options.get("tag", "").split(",") if t.strip()]
-    searches: list[Search] = [search_store.find_search(session, name) for name in names]
+    searches: list[Search] = [ctx.viewer.find_search(session, name) for name in names]
     for search in searches:
         check_act_on_search(ctx.settings, ctx.services.directory, ctx.actor, search)
     if (everything or tags) and not is_admin(
