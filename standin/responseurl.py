@@ -14,6 +14,7 @@ from typing import Any
 from standin.handles import ResponseUrl
 from standin.methods.content import message_content
 from standin.model import Ephemeral, Message
+from standin.slack_files import check_slack_files
 from standin.state import ApiCall
 from standin.webapi import ApiError, Args, Reply, StandInContext
 
@@ -51,6 +52,9 @@ def _apply(ctx: StandInContext, handle: ResponseUrl, args: Args) -> None:
             ws.remove_ephemeral(original_ephemeral)
         return
     content = message_content(args, ctx.max_blocks_chars)
+    errors = check_slack_files(content.blocks, ws.files)
+    if errors:
+        raise ApiError("invalid_blocks", messages=errors)
     if args.flag("replace_original"):
         if original_message is not None:
             ws.edit(original_message, content.text, content.blocks)

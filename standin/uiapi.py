@@ -40,9 +40,17 @@ from standin.delivery import BotReply
 from standin.interactions import InteractionError, Interactions
 from standin.model import APP_ID, BOT_ID, BOT_USER_ID, JSON, TEAM_DOMAIN, TEAM_ID, View
 from standin.selection import SelectionError
+from standin.slack_files import with_file_urls
 from standin.webapi import Reply, StandInContext
 
 MAX_POLL_SECONDS = 30.0
+
+
+def _ephemeral(data: JSON, files: dict[str, Any], root: str) -> JSON:
+    """An ephemeral as the page gets it: images of uploaded files carry their URL."""
+    if data.get("blocks"):
+        data["blocks"] = with_file_urls(data["blocks"], files, root)
+    return data
 
 
 def _view(view: View) -> JSON:
@@ -78,7 +86,9 @@ def snapshot(ctx: StandInContext, user_id: str) -> JSON:
             ],
             "channels": channels,
             "messages": messages,
-            "ephemerals": [e.to_api() for e in ws.ephemerals_for(user_id)],
+            "ephemerals": [
+                _ephemeral(e.to_api(), ws.files, root) for e in ws.ephemerals_for(user_id)
+            ],
             "modals": [_view(v) for v in ctx.views.stack(user_id)],
             "home": _view(home) if (home := ctx.views.home(user_id)) else None,
             "last_event_id": ws.event_id,

@@ -96,6 +96,7 @@ def post_ephemeral(ctx: StandInContext, args: Args) -> JSON:
     if user not in channel.members:
         raise ApiError("user_not_in_channel")
     content = message_content(args, ctx.max_blocks_chars)
+    _check_files(ctx, content.blocks)
     ephemeral = Ephemeral(
         channel=channel.id,
         user=user,

@@ -144,18 +144,16 @@ def test_a_user_outside_the_channel_does_not_see_it(page: Any, dev_stack: DevSta
     expect(page.get_by_test_id("nav-C_ALERTS")).to_have_count(0)
 
 
-def test_it_shows_an_uploaded_chart_inline_in_the_apps_messages(
-    page: Any, dev_stack: DevStack
-) -> None:
+def test_the_digest_preview_shows_its_chart_inline(page: Any, dev_stack: DevStack) -> None:
     open_as(page, dev_stack, "U_ALICE")
     first_alert(page)  # a quiet day has no chart
     type_command(page, "/411 digest preview")
-    expect(page.get_by_test_id("ephemeral").filter(has_text="digest")).to_be_visible()
-    page.get_by_test_id("nav-home").click()
-    page.get_by_test_id("tab-app-messages").click()
-    image = page.get_by_test_id("file-image").first
-    expect(image).to_be_visible()
+    preview = page.get_by_test_id("ephemeral").filter(has_text="daily digest")
+    expect(preview).to_be_visible()
+    expect(preview.locator("img.bk-image-el")).to_be_visible()
     page.wait_for_function(
-        "document.querySelector('[data-testid=file-image]').naturalWidth > 100", timeout=10_000
+        "document.querySelector('[data-testid=ephemeral] img.bk-image-el').naturalWidth > 100",
+        timeout=10_000,
     )
-    screenshot(page, "11-digest-chart")
+    preview.scroll_into_view_if_needed()
+    screenshot(page, "11-digest-preview")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.alerts.permissions import SlackDirectory
 from bot.alerts.visibility import Viewer
 from bot.errors import InvalidInput, PermissionDenied
-from bot.models import Delivery, DeliveryKind, DigestSubscription, Search
+from bot.models import Delivery, DigestSubscription, Search
 from bot.runtime import Runtime
 from bot.slack.commands import digest_actions as commands
 from bot.slack.commands.digest_actions import Caller, digest_command
@@ -132,8 +131,12 @@ def test_it_rejects_unknown_subcommands_with_the_usage(runtime: Runtime, slack: 
         run(runtime, slack, "unsubscribe", "now")
 
 
-def test_preview_shows_the_digest_to_the_caller_and_sends_the_chart_to_their_dms(
-    runtime: Runtime, session: Session, slack: WebClient, monkeypatch: pytest.MonkeyPatch
+def test_preview_shows_the_digest_to_the_caller_with_its_chart_inline(
+    runtime: Runtime,
+    session: Session,
+    slack: WebClient,
+    standin: SlackStandIn,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     build_world(session)
     monkeypatch.setattr(commands, "utcnow", lambda: NOW + timedelta(minutes=1))
@@ -141,13 +144,12 @@ def test_preview_shows_the_digest_to_the_caller_and_sends_the_chart_to_their_dms
     assert reply.blocks[0]["text"]["text"].startswith("411 weekly digest")
     assert check_message({"text": reply.text, "blocks": reply.blocks}) == []
     assert any("Noisiest searches" in b.get("text", {}).get("text", "") for b in reply.blocks)
-    assert "on its way to your DMs" in str(reply.blocks[-1])
-    digest_command(runtime, caller(runtime, slack), ["preview", "weekly"])  # double submit
-    session.expire_all()
-    uploads = list(session.scalars(select(Delivery)))
-    # To the DM's conversation ID (conversations.open): Slack refuses a user ID there.
-    assert [(d.kind, d.channel) for d in uploads] == [(DeliveryKind.UPLOAD, "D_BOB")]
-    assert png_size(base64.b64decode(uploads[0].payload["content_b64"])) == (1200, 700)
+    # The chart sits in the answer, as in the channel post: an unshared upload, no DM.
+    image = reply.blocks[3]
+    assert image["type"] == "image"
+    data = standin.file_bytes(image["slack_file"]["id"])
+    assert data is not None and png_size(data) == (1200, 700)
+    assert session.scalars(select(Delivery)).first() is None
 
 
 def test_preview_of_a_quiet_day_says_so_and_sends_no_chart(

@@ -14,8 +14,6 @@ from bot.digest.scheduler import DigestScheduler
 from bot.models import (
     Alert,
     Delivery,
-    DeliveryKind,
-    DeliveryStatus,
     DigestSubscription,
     Priority,
     utcnow,
@@ -86,7 +84,7 @@ def test_a_channel_subscribes_and_gets_its_digest_with_its_chart_and_details(
     assert DigestScheduler(slack_runtime).run_once(NOW + timedelta(minutes=5)) == 0
 
 
-def test_preview_answers_the_caller_alone_and_sends_the_chart_to_their_dm(
+def test_preview_answers_the_caller_alone_with_the_chart_inline(
     slack_runtime: Runtime, standin: SlackStandIn, bot: BotServer
 ) -> None:
     with slack_runtime.sessions() as session:
@@ -108,16 +106,11 @@ def test_preview_answers_the_caller_alone_and_sends_the_chart_to_their_dm(
     )
     assert "1 new, 0 resolved, 1 still open" in said[0].text
     assert standin.messages("C_DIGEST") == []  # nothing in the channel
-    loop = DeliveryLoop(
-        slack_runtime, base_backoff=0.05, max_backoff=0.2, posts_per_second=50, post_burst=50
-    )
-    drain(loop)
-    with slack_runtime.sessions() as session:
-        [upload] = session.scalars(select(Delivery)).all()
-        assert (upload.kind, upload.channel, upload.status) == (
-            DeliveryKind.UPLOAD,
-            "D_BOB",  # the DM opened with conversations.open: a user ID is refused
-            DeliveryStatus.SENT,
-        )
+    # The chart is in the answer itself, an unshared upload: no DM, nothing to deliver.
+    [image] = [b for b in said[0].blocks or [] if b["type"] == "image"]
     files = [f for f in standin.workspace.files.values() if f.name.endswith(".png")]
-    assert len(files) == 1 and files[0].shares
+    assert len(files) == 1 and not files[0].shares
+    assert image["slack_file"] == {"id": files[0].id}
+    assert png_size(standin.file_bytes(files[0].id) or b"") == (1200, 700)
+    with slack_runtime.sessions() as session:
+        assert session.scalars(select(Delivery)).all() == []

@@ -19,17 +19,18 @@ from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.alerts.visibility import Viewer
-from bot.deliveries.outbox import Keys
-from bot.digest.compose import build_digest, enqueue_chart
+from bot.deliveries.sender import uploaded_file_id
+from bot.digest.compose import CHART_ALT, Digest, build_digest
 from bot.digest.periods import parse_time_of_day, parse_timezone
 from bot.errors import InvalidInput
 from bot.models import DigestPeriod, DigestSubscription, utcnow
 from bot.runtime import Runtime
-from bot.slack.commands.digest_access import check_may_subscribe, ensure_bot_in, open_dm
+from bot.slack.commands.digest_access import check_may_subscribe, ensure_bot_in
 from bot.slack.limits import check_message
 from bot.text.escape import code, is_slack_id
 from bot.text.links import permalink_base
@@ -153,7 +154,7 @@ def unsubscribe(runtime: Runtime, caller: Caller) -> DigestReply:
 
 
 def preview(runtime: Runtime, caller: Caller, *, weekly: bool = False) -> DigestReply:
-    """The digest of the period ending now, for the caller only; the chart goes to their DM.
+    """The digest of the period ending now, for the caller only, its chart inline.
 
     It counts only the searches the caller may see (``bot/alerts/visibility.py``).
 
@@ -189,16 +190,34 @@ def preview(runtime: Runtime, caller: Caller, *, weekly: bool = False) -> Digest
                 _context("The details are too long to show here; the channel digest has them.")
             )
     if digest.chart_png is not None and is_slack_id(user_id):
-        dm = open_dm(caller.client, user_id)
-        with runtime.sessions() as session:
-            # One preview chart per person per minute: a double-submitted command posts once.
-            key = Keys.DIGEST_PREVIEW_CHART.build(
-                user=user_id, period=period.value, minute=f"{now:%Y%m%dT%H%M}"
-            )
-            enqueue_chart(session, digest, dm, key)
-            session.commit()
-        blocks.append(_context("The chart is on its way to your DMs with 411."))
+        blocks = _with_chart(caller.client, digest, blocks)
     return DigestReply(text, blocks)
+
+
+def _with_chart(client: WebClient, digest: Digest, blocks: list[Any]) -> list[Any]:
+    """The chart inside the preview, as in the channel post: an unshared upload shown by an
+    image block. A failed upload leaves a line saying so; the figures still answer."""
+    assert digest.chart_png is not None
+    try:
+        uploaded = client.files_upload_v2(
+            content=digest.chart_png,
+            filename=f"411-{digest.period.value}-digest-preview.png",
+            title=digest.rendered.chart_title,
+        )
+    except SlackApiError as exc:
+        error = (exc.response or {}).get("error", "error")
+        return [*blocks, _context(f"The chart could not be uploaded ({code(error, 60)}).")]
+    file_id = uploaded_file_id(dict(uploaded.data) if isinstance(uploaded.data, dict) else {})
+    if file_id is None:
+        return blocks
+    image = {
+        "type": "image",
+        "slack_file": {"id": file_id},
+        "alt_text": f"{digest.rendered.chart_title}. {CHART_ALT}",
+    }
+    at = digest.rendered.chart_at
+    with_image = [*blocks[:at], image, *blocks[at:]]
+    return blocks if check_message({"text": "digest", "blocks": with_image}) else with_image
 
 
 def _context(text: str) -> dict[str, Any]:
