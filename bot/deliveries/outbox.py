@@ -108,7 +108,6 @@ class Keys:
     SEARCH_WARNING = _format("search:{search_id}:warning:{version}")  # version: "v3"
     BACKFILL_SUMMARY = _format("backfill:{run_id}:summary:{skipped}")
     DIGEST_PART = _format("{digest}:{part}")  # part: post, details, chart
-    DIGEST_PREVIEW_CHART = _format("digest:preview:{user}:{period}:{minute}")
     RESEND = _format("{key}:resend:{n}")  # a given-up delivery sent again by an operator
 
 

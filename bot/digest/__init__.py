@@ -10,9 +10,11 @@
 - ``commands``: ``digest_command`` behind ``/411 digest``.
 
 Outbox rows one digest makes (keys ``digest:<channel>:<daily|weekly>:<start iso>:...``):
-- ``:post``    MESSAGE, payload ``{"text", "blocks"}``.
+- ``:chart``   UPLOAD, not shared to any channel, payload ``{"filename", "title",
+  "content_b64", "share": false}``; once sent, ``payload["file_id"]`` names the file.
+- ``:post``    MESSAGE, ``parent_delivery_id`` = the chart, payload ``{"text", "blocks",
+  "image": {"at", "alt_text"}}``: it waits for the upload and shows the file in an image
+  block at ``at`` (without a chart: no parent, no image).
 - ``:details`` THREAD_REPLY, ``parent_delivery_id`` = the post, payload ``{"text", "blocks"}``.
-- ``:chart``   UPLOAD, ``parent_delivery_id`` = the post, payload ``{"filename", "title",
-  "content_b64", "initial_comment", "thread_parent_delivery_id"}``.
-A preview's chart is an UPLOAD without a parent whose channel is the caller's user ID.
+A preview uploads its chart itself and shows it in its answer the same way.
 """

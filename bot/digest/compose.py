@@ -65,7 +65,7 @@ def enqueue_digest(session: Session, digest: Digest, channel: str, key: str) -> 
     chart = None
     if digest.chart_png is not None:
         chart = enqueue_chart(
-            session, digest, channel, Keys.DIGEST_PART.build(digest=key, part="chart"), share=False
+            session, digest, channel, Keys.DIGEST_PART.build(digest=key, part="chart")
         )
         session.flush()  # the post needs the chart's id
     payload: dict[str, object] = {"text": top.text, "blocks": top.blocks}
@@ -102,33 +102,17 @@ def enqueue_digest(session: Session, digest: Digest, channel: str, key: str) -> 
 CHART_ALT = "Alerts per day by priority; the line is the open backlog."
 
 
-def enqueue_chart(
-    session: Session,
-    digest: Digest,
-    channel: str,
-    key: str,
-    parent: Delivery | None = None,
-    *,
-    share: bool = True,
-) -> Delivery:
+def enqueue_chart(session: Session, digest: Digest, channel: str, key: str) -> Delivery:
+    """The chart's upload, not shared to any channel: the digest's post shows it in an
+    image block (``payload["image"]``), so the upload has no message of its own."""
     assert digest.chart_png is not None
     day = digest.end.strftime("%Y-%m-%d")
     payload: dict[str, object] = {
         "filename": f"411-{digest.period.value}-digest-{day}.png",
         "title": digest.rendered.chart_title,
         "content_b64": base64.b64encode(digest.chart_png).decode("ascii"),
+        "share": False,
     }
-    if share:  # posted as a file message of its own (the preview's DM)
-        payload["initial_comment"] = CHART_ALT
-    else:  # shown by a message's image block
-        payload["share"] = False
-    if parent is not None:
-        payload["thread_parent_delivery_id"] = parent.id
     return outbox.enqueue(
-        session,
-        key=key,
-        kind=DeliveryKind.UPLOAD,
-        channel=channel,
-        payload=payload,
-        parent_delivery_id=parent.id if parent is not None else None,
+        session, key=key, kind=DeliveryKind.UPLOAD, channel=channel, payload=payload
     )

@@ -62,12 +62,3 @@ def ensure_bot_in(client: WebClient, channel: str) -> str:
             "subscribe again."
         ) from None
     return " I joined this channel to post the digest and its chart."
-
-
-def open_dm(client: WebClient, user_id: str) -> str:
-    """The ID of the bot's DM with ``user_id`` (a user ID is not a conversation ID)."""
-    try:
-        channel = client.conversations_open(users=user_id)["channel"] or {}
-    except SlackApiError as exc:
-        raise BotError(f"I could not open a DM with you ({exc.response.get('error')}).") from None
-    return str(channel["id"])
