@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.definitions.revisions import field_diff
 from bot.definitions.search import definition_from_search, secret_warnings
 from bot.definitions.store import (
     delete_search,
     find_search,
     issue_push_token,
     list_searches,
+    revisions,
     set_enabled,
 )
 from bot.definitions.yaml_files import (
@@ -117,12 +119,17 @@ def _list(args: argparse.Namespace) -> int:
     if not rows:
         print("no searches")
         return 0
-    print(f"{'ID':>5}  {'NAME':30}  {'SOURCE':13}  {'SCHEDULE':14}  {'LAST RUN':10}  OPEN")
+    head = f"{'ID':>5}  {'NAME':30}  {'SOURCE':13}  {'PRIORITY':8}  {'SCHEDULE':14}  "
+    print(head + f"{'OWNER':12}  {'CHANNEL':12}  {'LAST RUN':28}  {'HEALTH':12}  OPEN")
     for row in rows:
-        status = row.last_run_status.value if row.last_run_status else "-"
+        last = "-"
+        if row.last_run_status and row.last_run_at:
+            last = f"{row.last_run_status.value} {row.last_run_at:%Y-%m-%d %H:%M}"
         name = row.name if row.enabled else f"{row.name} (off)"
         print(
-            f"{row.id:>5}  {name[:30]:30}  {row.source:13}  {row.schedule[:14]:14}  {status:10}  {row.open_alerts}"
+            f"{row.id:>5}  {name[:30]:30}  {row.source:13}  {row.priority:8}  "
+            f"{row.schedule[:14]:14}  {(row.owner or '-')[:12]:12}  {(row.channel or '-')[:12]:12}  "
+            f"{last[:28]:28}  {row.health[:12]:12}  {row.open_alerts}"
         )
     return 0
 
@@ -143,6 +150,16 @@ def _show(args: argparse.Namespace) -> int:
             .order_by(SearchRun.id.desc())
             .limit(10)
         )
+        print("# history")
+        before = None
+        for revision in revisions(session, search):
+            changes = field_diff(before, revision.snapshot)
+            print(
+                f"#  v{revision.version} {revision.changed_at:%Y-%m-%d %H:%M:%S} "
+                f"{revision.changed_by or '-'}: {revision.reason}"
+                + (f" [{'; '.join(changes)}]" if changes else "")
+            )
+            before = revision.snapshot
         print("# recent runs")
         for run in runs:
             print(

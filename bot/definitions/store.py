@@ -36,6 +36,20 @@ class SearchSummary:
     last_run_at: datetime | None
     last_error: str | None
     open_alerts: int
+    priority: str = "medium"
+    consecutive_failures: int = 0
+
+    @property
+    def health(self) -> str:
+        """``ok``, ``warning`` (the last run succeeded with notes), ``failing (N)``, ``never ran``."""
+        if self.last_run_status is None:
+            return "never ran"
+        if self.consecutive_failures or self.last_run_status in (
+            RunStatus.FAILED,
+            RunStatus.TIMED_OUT,
+        ):
+            return f"failing ({max(self.consecutive_failures, 1)})"
+        return "warning" if self.last_error else "ok"
 
 
 def find_search(session: Session, ref: str | int) -> Search:
@@ -186,6 +200,8 @@ def list_searches(
             last_run_at=last_runs[s.id].finished_at if s.id in last_runs else None,
             last_error=last_runs[s.id].error if s.id in last_runs else None,
             open_alerts=open_counts.get(s.id, 0),
+            priority=str(getattr(s.priority, "value", s.priority)),
+            consecutive_failures=s.consecutive_failures or 0,
         )
         for s in searches
     ]

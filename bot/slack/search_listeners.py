@@ -17,11 +17,15 @@ from bot.errors import BotError
 from bot.slack.feedback import guarded
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.search_modal import (
+    ModalChoices,
     ModalErrors,
     block_for,
     definition_from_view,
     errors_by_block,
+    modal_choices,
+    raw_from_view,
     search_modal,
+    why_of,
 )
 from bot.slack.services import Services
 from bot.text.escape import escape_mrkdwn
@@ -55,11 +59,38 @@ def register(app: App) -> None:
 
     @app.action(ActionId.HOME_CREATE)
     @guarded
-    def on_home_create(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def on_home_create(
+        ack: Ack, body: dict[str, Any], context: dict[str, Any], client: WebClient
+    ) -> None:
         ack()
-        from searches.registry import load_sources
+        choices = _choices(context, client)
+        client.views_open(trigger_id=body["trigger_id"], view=search_modal(choices))
 
-        client.views_open(trigger_id=body["trigger_id"], view=search_modal(list(load_sources())))
+    @app.action("source")
+    @guarded
+    def on_source_chosen(
+        ack: Ack, body: dict[str, Any], context: dict[str, Any], client: WebClient
+    ) -> None:
+        """Another source was chosen in the modal: swap in that source's own settings."""
+        ack()
+        view = body["view"]
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = raw_from_view(view, lenient=True)
+        if values.get("source") != meta.get("source"):
+            values.pop("source_config", None)  # another source's settings mean nothing here
+        rebuilt = search_modal(
+            _choices(context, client),
+            search_id=meta.get("search_id"),
+            channel=meta.get("channel"),
+            values=values,
+        )
+        client.views_update(view_id=view["id"], hash=view.get("hash"), view=rebuilt)
+
+
+def _choices(context: dict[str, Any], client: WebClient) -> ModalChoices:
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    return modal_choices(services.runtime.settings, services.directory, client, actor.user_id)
 
 
 def _save(
@@ -75,7 +106,7 @@ def _save(
         check_source_allowed(settings, services.directory, actor, defn.source)
         findings = check_for_save(defn, settings, timeout=SAVE_CHECK_SECONDS)
         if findings.errors:
-            raise ModalErrors(errors_by_block(findings.errors))
+            raise ModalErrors(errors_by_block(findings.errors, defn.source))
         with context["db"] as session:
             if editing:
                 search = search_store.find_search(session, str(meta.get("search_id")))
@@ -91,7 +122,7 @@ def _save(
                 # The form has no field for it: an imported search stays matched to its rule.
                 defn = dataclasses.replace(defn, origin=search.origin)
                 changed = search_store.update_search(
-                    session, search, defn, actor.user_id, "edited in Slack"
+                    session, search, defn, actor.user_id, why_of(view) or "edited in Slack"
                 )
                 text = f"Search *{escape_mrkdwn(defn.name)}* " + (
                     "saved." if changed else "unchanged."

@@ -243,18 +243,27 @@ def test_it_opens_the_create_modal_and_shows_per_field_errors(
     def text(value: str) -> dict[str, object]:
         return {"type": "plain_text_input", "value": value}
 
+    # Choosing the file source swaps in its own settings (path, query, mode...).
+    standin.click_in_view("U_ALICE", modal.id, "source", selected_option={"value": "file"})
+
+    def file_settings() -> bool:
+        view = standin.modal_stack("U_ALICE")[-1]
+        return "sc.path" in {b["block_id"] for b in view.definition["blocks"]}
+
+    wait_for(file_settings, what="the file source's settings")
+    log = _log_file(tmp_path)
     values = {
         "name": {"name": text("ssh brute force")},
         "source": {"source": {"type": "static_select", "selected_option": {"value": "file"}}},
-        "source_config": {"source_config": text("query: 'outcome:(failure'")},
+        "sc.path": {"sc.path": text(str(log))},  # required: Slack does not submit without it
+        "sc.query": {"sc.query": text("outcome:(failure")},
         "schedule": {"schedule": text("every banana")},
     }
     reply = standin.submit_view("U_ALICE", modal.id, values)
     errors = reply.json()["errors"]
-    assert set(errors) >= {"schedule", "source_config"}
+    assert set(errors) >= {"schedule", "sc.query"}  # each on its own input
     assert standin.modal_stack("U_ALICE")  # still open, showing the errors
-    log = _log_file(tmp_path)
-    values["source_config"] = {"source_config": text(f"path: {log}\nquery: 'outcome:failure'")}
+    values["sc.query"] = {"sc.query": text("outcome:failure")}
     values["schedule"] = {"schedule": text("*/5 * * * *")}
     reply = standin.submit_view("U_ALICE", modal.id, values)
     assert reply.ok and not reply.body.strip()

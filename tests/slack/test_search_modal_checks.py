@@ -26,31 +26,48 @@ def _text(value: str) -> dict[str, object]:
 def test_the_modal_shows_unknown_fields_on_their_inputs(
     es_runtime: Runtime, standin: SlackStandIn, es_bot: BotServer, logins: str
 ) -> None:
+    standin.send_command("U_ALICE", "C_ALERTS", "search create")
+    modal = wait_for(lambda: standin.modal_stack("U_ALICE"), what="the modal")[-1]
+    standin.click_in_view("U_ALICE", modal.id, "source", selected_option={"value": "elasticsearch"})
+
+    def es_settings() -> dict[str, dict[str, object]] | None:
+        view = standin.modal_stack("U_ALICE")[-1]
+        blocks = {b["block_id"]: b for b in view.definition["blocks"]}
+        return blocks if "sc.index" in blocks else None
+
+    blocks = wait_for(es_settings, what="the Elasticsearch settings")
+    cluster_menu = blocks["sc.cluster"]["element"]
+    assert [o["value"] for o in cluster_menu["options"]] == ["default"]  # picked, not typed
+    assert blocks["owner"]["element"]["type"] == "users_select"
+    assert blocks["restricted_to"]["element"]["type"] == "multi_users_select"
     values = {
         "name": {"name": _text("logins")},
         "source": {"source": {"type": "static_select", "selected_option": {"value": "elasticsearch"}}},
-        "source_config": {"source_config": _text(f"index: {logins}\nquery: 'event:login'")},
+        "sc.index": {"sc.index": _text(logins)},
+        "sc.query": {"sc.query": _text("event:login")},
         "schedule": {"schedule": _text("every 5m")},
         "key_fields": {"key_fields": _text("usr")},
     }  # fmt: skip
-    standin.send_command("U_ALICE", "C_ALERTS", "search create")
-    modal = wait_for(lambda: standin.modal_stack("U_ALICE"), what="the modal")[-1]
-    reply = standin.submit_view("U_ALICE", modal.id, values)
-    errors = reply.json()["errors"]
+    errors = standin.submit_view("U_ALICE", modal.id, values).json()["errors"]
     assert errors == {
         "key_fields": f"no field `usr` in {logins} on cluster default; did you mean `user`?"
     }
-    values["source_config"] = {"source_config": _text("index: logs-prdo-*\nquery: 'event:login'")}
+    values["sc.index"] = {"sc.index": _text("logs-prdo-*")}
     values["key_fields"] = {"key_fields": _text("user")}
     errors = standin.submit_view("U_ALICE", modal.id, values).json()["errors"]
-    assert (
-        "index pattern logs-prdo-* matches no index on cluster default" in errors["source_config"]
-    )
-    values["source_config"] = {"source_config": _text(f"index: {logins}\nquery: 'event:login'")}
+    assert "index pattern logs-prdo-* matches no index on cluster default" in errors["sc.index"]
+    values["sc.index"] = {"sc.index": _text(logins)}
     reply = standin.submit_view("U_ALICE", modal.id, values)
     assert reply.ok and not reply.body.strip(), reply.body
     with es_runtime.sessions() as session:
-        assert list(session.scalars(select(Search.name))) == ["logins"]
+        [search] = session.scalars(select(Search)).all()
+    assert search.name == "logins"
+    assert search.source_config == {
+        "cluster": "default",
+        "index": logins,
+        "query": "event:login",
+        "mode": "hits",
+    }
 
 
 def test_inline_create_names_an_unknown_cluster(

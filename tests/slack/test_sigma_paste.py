@@ -7,14 +7,18 @@ updates its search; someone who may not change that search is told so.
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from bot.config import ClusterConfig
 from bot.models import Priority, Search
 from bot.runtime import Runtime
 from standin import SlackStandIn
-from tests.slack.conftest import BotServer, wait_for
+from tests.slack.conftest import BotServer, make_runtime, serve_bot, wait_for
 
 RULE = """
 title: Registry run key written
@@ -135,9 +139,31 @@ def test_a_pasted_rule_becomes_a_search_and_a_second_paste_updates_it(
     assert search.version == 2
 
 
+@pytest.fixture
+def offline_runtime(db_url: str, standin: SlackStandIn) -> Iterator[Runtime]:
+    """A cluster "default" that does not answer: saving checks what it can, then warns."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends
+    url = f"http://127.0.0.1:{port}"
+    runtime = make_runtime(
+        db_url, standin.api_url, clusters={"default": ClusterConfig("default", url)}
+    )
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def offline_bot(offline_runtime: Runtime, standin: SlackStandIn) -> Iterator[BotServer]:
+    server = serve_bot(offline_runtime, standin)
+    yield server
+    server.stop()
+
+
 def test_editing_an_imported_search_in_the_form_keeps_it_matched_to_its_rule(
-    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+    offline_runtime: Runtime, standin: SlackStandIn, offline_bot: BotServer
 ) -> None:
+    runtime = offline_runtime
     modal = open_modal(standin, "U_ALICE")
     assert standin.submit_view("U_ALICE", modal.id, values(RULE)).ok
     [search] = wait_for(lambda: imported(runtime), what="the imported search")
@@ -148,7 +174,8 @@ def test_editing_an_imported_search_in_the_form_keeps_it_matched_to_its_rule(
     )[-1]
     changed = dict(edit.state_values)
     changed["schedule"] = {"schedule": text("every 15m")}
-    assert standin.submit_view("U_ALICE", edit.id, changed).ok
+    saved = standin.submit_view("U_ALICE", edit.id, changed)
+    assert saved.ok and not saved.body.strip(), saved.body
     [search] = imported(runtime)
     assert search.schedule == "every 15m" and search.version == 2
     assert search.origin == "sigma:7a1c0b9e-2222-4e8a-9c1f-2d3e4f5a6b7c"

@@ -12,6 +12,7 @@ from bot.alerts.permissions import check_manage_search, check_source_allowed
 from bot.config import Settings
 from bot.definitions import store as search_store
 from bot.definitions.checks import check_for_save
+from bot.definitions.revisions import field_diff
 from bot.definitions.search import (
     ALIASES,
     DefinitionError,
@@ -22,7 +23,7 @@ from bot.definitions.search import (
     redacted_definition_dict,
 )
 from bot.errors import InvalidInput
-from bot.models import SearchRun
+from bot.models import SearchRevision, SearchRun
 from bot.runs import runner
 from bot.slack import slow
 from bot.slack.blocks import when
@@ -30,7 +31,7 @@ from bot.slack.commands.parse import Args, slack_ref
 from bot.slack.commands.preview import WINDOW_OPTIONS, preview_window, preview_window_job
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
 from bot.slack.search_delete import delete_question
-from bot.slack.search_modal import search_modal
+from bot.slack.search_modal import ModalChoices, modal_choices, search_modal
 from bot.slack.sigma_modal import sigma_modal
 from bot.text.escape import (
     code,
@@ -89,10 +90,8 @@ def _check_saveable(ctx: CommandContext, defn: SearchDefinition) -> list[str]:
     return [f"\n:warning: {escape_mrkdwn(w)}" for w in findings.warnings[:5]]
 
 
-def _sources() -> list[str]:
-    from searches.registry import load_sources
-
-    return list(load_sources())
+def _choices(ctx: CommandContext) -> ModalChoices:
+    return modal_choices(ctx.settings, ctx.services.directory, ctx.client, ctx.actor.user_id)
 
 
 def _check_source(ctx: CommandContext, source: str) -> None:
@@ -116,7 +115,7 @@ def create(ctx: CommandContext, args: Args) -> Reply | None:
         ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)
         return None
     if not args.options:
-        view = search_modal(_sources(), channel=ctx.channel_id)
+        view = search_modal(_choices(ctx), channel=ctx.channel_id)
         ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)
         return None
     options, reason = _pop_reason(args.options)
@@ -169,7 +168,7 @@ def test(ctx: CommandContext, args: Args) -> None:
 @REGISTRY.add(
     "search list",
     "/411 search list [filter]",
-    "searches with their schedule, last run and open alerts",
+    "searches with owner, channel, priority, schedule, last run, health and open alerts",
 )
 def list_(ctx: CommandContext, args: Args) -> Reply:
     text_filter = " ".join(args.words) or None
@@ -185,16 +184,41 @@ def list_(ctx: CommandContext, args: Args) -> Reply:
                 else " yet. Create one with `/411 search create`."
             )
         )
-    lines = []
-    for s in summaries[:MAX_LIST]:
-        status = s.last_run_status.value if s.last_run_status else "never ran"
-        state = "" if s.enabled else " · _disabled_"
-        lines.append(
-            f"`{Ref.SEARCH(s.id)}` *{escape_mrkdwn(s.name)}* · {escape_mrkdwn(s.source)} · {escape_mrkdwn(s.schedule)} · last run: {status} · {s.open_alerts} open{state}"
-        )
+    lines = [list_line(s) for s in summaries[:MAX_LIST]]
     if len(summaries) > MAX_LIST:
         lines.append(f"…and {len(summaries) - MAX_LIST} more; narrow it with a filter.")
     return Reply(truncate("\n".join(lines), 3000))
+
+
+def revision_line(revision: SearchRevision, before: dict[str, Any] | None) -> str:
+    """Who, when, why, and what changed (a field diff against the revision before)."""
+    line = (
+        f"• v{revision.version} {when(revision.changed_at)} by "
+        f"{mention_user(revision.changed_by)}: {escape_mrkdwn(revision.reason)}"
+    )
+    changes = field_diff(before, revision.snapshot)
+    if changes:
+        line += "\n    " + escape_mrkdwn("; ".join(changes[:6]))
+        line += f" (+{len(changes) - 6} more)" if len(changes) > 6 else ""
+    return line
+
+
+HEALTH_MARK = {"ok": ":large_green_circle:", "warning": ":warning:", "never ran": ":white_circle:"}
+
+
+def list_line(s: search_store.SearchSummary) -> str:
+    """One search: owner, channel, priority, schedule, last run and health."""
+    last = "never ran"
+    if s.last_run_status is not None and s.last_run_at is not None:
+        last = f"{s.last_run_status.value} {when(s.last_run_at)}"
+    mark = HEALTH_MARK.get(s.health, ":red_circle:")
+    state = "" if s.enabled else " · _disabled_"
+    return (
+        f"{mark} `{Ref.SEARCH(s.id)}` *{escape_mrkdwn(s.name)}* · {escape_mrkdwn(s.priority)} · "
+        f"{escape_mrkdwn(s.schedule)} · owner {mention_user(s.owner)} · "
+        f"{mention_channel(s.channel) if s.channel else 'no channel'} · last run: {last} · "
+        f"health: {s.health} · {s.open_alerts} open{state}"
+    )
 
 
 @REGISTRY.add(
@@ -216,17 +240,16 @@ def show(ctx: CommandContext, args: Args) -> Reply:
             .order_by(SearchRun.id.desc())
             .limit(5)
         ).all()
-        revisions = search_store.revisions(session, search)[-5:]
+        every = search_store.revisions(session, search)
+        previous = [None, *(r.snapshot for r in every)]
+        revisions = list(zip(every, previous, strict=False))[-5:]
         head = f"*{escape_mrkdwn(search.name)}* ({Ref.SEARCH(search.id)}, version {search.version}) · owner {mention_user(search.owner)}"
         run_lines = [
             f"• {when(r.started_at or r.scheduled_for)} {r.status.value} · {r.hits} hits · {r.alerts_new} new"
             + (f" · {code(r.error, 200)}" if r.error else "")
             for r in runs
         ] or ["• no runs yet"]
-        rev_lines = [
-            f"• v{r.version} {when(r.changed_at)} by {mention_user(r.changed_by)}: {escape_mrkdwn(r.reason)}"
-            for r in reversed(revisions)
-        ]
+        rev_lines = [revision_line(r, before) for r, before in reversed(revisions)]
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": head}},
         {"type": "section", "text": {"type": "mrkdwn", "text": code_block(definition, 2900)}},
@@ -272,7 +295,7 @@ def edit(ctx: CommandContext, args: Args) -> Reply | None:
                 + ("updated." if changed else "unchanged.")
                 + "".join(warnings)
             )
-        view = search_modal(_sources(), defn, search_id=search.id, channel=ctx.channel_id)
+        view = search_modal(_choices(ctx), defn, search_id=search.id, channel=ctx.channel_id)
     ctx.client.views_open(trigger_id=ctx.trigger_id or "", view=view)
     return None
 
