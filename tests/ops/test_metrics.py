@@ -28,7 +28,7 @@ from bot.runtime import Runtime
 from bot.text.refs import Ref
 from standin import SlackStandIn
 from standin.faults import ALL, Fault, FaultMode
-from tests.slack.conftest import add_alert, add_search, drain
+from tests.slack.conftest import add_alert, add_search, drain, serve_bot
 
 Sample = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -298,3 +298,20 @@ def test_status_lists_given_up_posts_and_resend_sends_them_once(
     with runtime.sessions() as session:
         row = session.get(Delivery, delivery_id)
         assert row is not None and row.status == DeliveryStatus.SENT and row.retry_since is not None
+
+
+def test_serve_exposes_metrics_counting_the_slack_calls_of_the_app(
+    runtime: Runtime, standin: SlackStandIn, ops: str
+) -> None:
+    """`411 serve`: /metrics beside /slack/events; the Bolt app's own Slack calls counted."""
+    before = scrape(ops)  # this process's counters, before the app starts
+    bot = serve_bot(runtime, standin)  # build_app calls auth.test through the counted client
+    try:
+        after = scrape(bot.url.removesuffix("/slack/events"))
+        name = "four11_slack_api_calls_total"
+        assert total(after, name, method="auth.test", status="ok") > total(
+            before, name, method="auth.test", status="ok"
+        )
+        assert ("four11_deliveries", (("state", "pending"),)) in after  # the shared gauges too
+    finally:
+        bot.stop()
