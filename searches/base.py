@@ -47,6 +47,8 @@ class Hit:
     id: str | None
     timestamp: datetime | None
     fields: dict[str, Any]
+    # Where the hit was read, for sources without a web page to link to ("auth.log:1234").
+    where: str | None = None
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ class _Match:
     timestamp: datetime
     order: tuple[int, int]  # (file number, line number): a stable tie-break
     document: dict[str, Any]
+    file_name: str = ""  # the file's name, for "auth.log:1234" on the alert
 
 
 class FileSource(Source):
@@ -218,7 +219,7 @@ class FileSource(Source):
                 if timestamp is None or not start <= timestamp < end:
                     continue
                 if predicate(document):
-                    yield _Match(timestamp, (number, line_number), document)
+                    yield _Match(timestamp, (number, line_number), document, path.name)
 
     def _documents(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         required, check = self.required, self.deadline.check
@@ -274,7 +275,8 @@ class FileSource(Source):
         if self.config.id_field:
             value = next(field_values(document, self.config.id_field), None)
             hit_id = None if value is None else str(value)
-        return Hit(hit_id, match.timestamp, keep_fields(document, self.config.fields))
+        where = f"{match.file_name}:{match.order[1]}"
+        return Hit(hit_id, match.timestamp, keep_fields(document, self.config.fields), where)
 
     def _terms(self, matches: Iterator[_Match], window: TimeWindow) -> SourceResult:
         """Counts per group, as Elasticsearch's terms aggregation makes them.

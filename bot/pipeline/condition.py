@@ -39,6 +39,7 @@ class Candidate:
     timestamp: datetime | None = None
     group: dict[str, Any] | None = None  # bucket / group values: the key when none is chosen
     aggregate: bool = False  # stands for a count, not for a document
+    where: str | None = None  # where its (first) document was read: see Hit.where
 
 
 def compare(op: ConditionOp, value: int, threshold: int) -> bool:
@@ -71,7 +72,7 @@ def evaluate(
 
 
 def _from_hit(hit: Hit) -> Candidate:
-    return Candidate(fields=hit.fields, doc_id=hit.id, timestamp=hit.timestamp)
+    return Candidate(fields=hit.fields, doc_id=hit.id, timestamp=hit.timestamp, where=hit.where)
 
 
 def _grouped_hits(

@@ -86,7 +86,8 @@ def decide(
             key=key,
             occurrences=group.occurrences,
             extra=extra,
-            default_link=_link(result, defn, group.first),
+            # A source without web pages says where it read the hit ("auth.log:1234").
+            default_link=_link(result, defn, group.first) or group.first.where,
             hints=_title_hints(defn, result.kind, group.first),
         )
         plan.new.append(

@@ -350,7 +350,8 @@ def detail_blocks(
     blocks = [_title_block(alert, budget), *_body_block(alert, search, budget)]
     blocks.extend(field_blocks(alert, search, budget))
     blocks.extend(tag_blocks(search))
-    pointer = source_pointer(search, linked=safe_url(alert.link) is not None)
+    linked = safe_url(alert.link) is not None
+    pointer = source_pointer(search, linked=linked, where=None if linked else alert.link)
     if pointer:
         blocks.append({"type": "context", "elements": [mrkdwn(pointer)]})
     return blocks

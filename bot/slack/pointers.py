@@ -23,16 +23,21 @@ _POINTERS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def source_pointer(search: Search | None, *, linked: bool = False) -> str | None:
-    """``📄 File `logs/auth.log*` · query `event.type:ssh` `` and the like; None if nothing.
+def source_pointer(
+    search: Search | None, *, linked: bool = False, where: str | None = None
+) -> str | None:
+    """``📄 File `auth.log:1234` · query `event.type:ssh` `` and the like; None if nothing.
 
     ``linked``: the alert has a link to its data already (Discover): no pointer needed.
+    ``where``: the file and line its hit was read at, when the source said.
     """
     if search is None or linked:
         return None
     if search.source == "push":
         return f"📨 Pushed to 411 for search {code(search.name, 120)}"
     config: dict[str, Any] = search.source_config if isinstance(search.source_config, dict) else {}
+    if where and search.source == "file":
+        config = {**config, "path": where}
     parts = [
         f"{label} {code(_short(name, config[name]), 120)}"
         for label, name in _POINTERS.get(search.source, ())

@@ -36,6 +36,12 @@ def test_it_returns_the_window_oldest_first_start_in_end_out(log_file: Path) -> 
     assert result.hits[0].timestamp == START and result.warnings == []
 
 
+def test_each_hit_says_the_file_and_line_it_was_read_at(log_file: Path) -> None:
+    result = run(path=str(log_file), id_field="id")
+    # The sample's first line is before the window: the inside ones are lines 2 to 7.
+    assert [h.where for h in result.hits] == [f"app.log:{n}" for n in range(2, 8)]
+
+
 def test_it_skips_and_counts_malformed_lines(tmp_path: Path) -> None:
     path = write(tmp_path / "x.log", [
         {"@timestamp": START.isoformat(), "n": 1},

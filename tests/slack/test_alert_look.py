@@ -114,3 +114,9 @@ def test_escalate_is_offered_until_an_alert_is_critical_and_escalated() -> None:
     assert offered(alert())
     assert offered(alert(priority=Priority.CRITICAL))
     assert not offered(alert(priority=Priority.CRITICAL, escalated=True))
+
+
+def test_a_file_alert_points_at_the_file_and_line_it_came_from() -> None:
+    text = str(alert_message(alert(link="events.jsonl:1234"), search(), NOW).as_kwargs())
+    assert "📄 File `events.jsonl:1234` · query `event.type:ssh`" in text
+    assert "Raw data" not in text  # not a URL: no button
