@@ -95,9 +95,9 @@ def test_it_shows_a_field_error_under_a_bad_schedule_in_the_create_search_modal(
     expect(modal.get_by_test_id("modal-title")).to_have_text("New search")
     modal.locator("input[data-action-id=name]").fill("Logins from a new country")
     modal.locator("select[data-action-id=source]").select_option("file")
-    modal.locator("textarea[data-action-id=source_config]").fill(
-        f"path: {dev_stack.events_path}\nquery: 'event.type:login'"
-    )
+    # The file source's own settings replace the others.
+    modal.locator("input[data-action-id='sc.path']").fill(str(dev_stack.events_path))
+    modal.locator("textarea[data-action-id='sc.query']").fill("event.type:login")
     modal.locator("input[data-action-id=schedule]").fill("every banana")
     modal.get_by_test_id("modal-submit").click()
     error = modal.locator("[data-testid=input-error][data-block-id=schedule]")
