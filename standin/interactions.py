@@ -163,6 +163,27 @@ class Interactions:
         )
         return self.delivery.send(payloads.interaction_form(payload), payloads.FORM, tamper)
 
+    def suggest(
+        self, user_id: str, channel_id: str, message_ts: str, action_id: str, value: str = ""
+    ) -> list[JSON]:
+        """Type ``value`` into an external_select of a message: the options the bot offers."""
+        user, channel = self._user(user_id), self._channel(channel_id)
+        message = self.ctx.workspace.find_message(channel.id, message_ts)
+        if message is None:
+            raise InteractionError(f"no message {message_ts} in {channel.id}")
+        rendered = self.ctx.workspace.render(message, self.ctx.root_url())
+        block, element = self._element(rendered.get("blocks") or [], action_id, None)
+        if element.get("type") != "external_select":
+            raise InteractionError(f"{action_id} is not an external_select")
+        payload = payloads.block_suggestion(
+            user, channel, rendered, block["block_id"], action_id, value
+        )
+        reply = self.delivery.send(payloads.interaction_form(payload), payloads.FORM, None)
+        if reply.status != 200:
+            raise InteractionError(f"the bot answered {reply.status} to block_suggestion")
+        options: list[JSON] = reply.json().get("options") or []
+        return options
+
     def _element(
         self, blocks: list[JSON], action_id: str, block_id: str | None
     ) -> tuple[JSON, JSON]:

@@ -109,6 +109,29 @@ def message_actions(
     return data
 
 
+def block_suggestion(
+    user: User, channel: Channel, message: JSON, block_id: str, action_id: str, value: str
+) -> JSON:
+    """What Slack sends while someone types in an external_select: the bot answers options."""
+    data = _envelope("block_suggestion", user, None)
+    data.update(
+        {
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": channel.id,
+                "is_ephemeral": False,
+            },
+            "channel": {"id": channel.id, "name": channel.name},
+            "message": message,
+            "block_id": block_id,
+            "action_id": action_id,
+            "value": value,
+        }
+    )
+    return data
+
+
 def view_actions(user: User, view: View, action: JSON, trigger_id: str) -> JSON:
     data = _envelope("block_actions", user, trigger_id)
     data.update(

@@ -142,6 +142,12 @@ class SlackStandIn:
             user_id, channel_id, message_ts, action_id, tamper=tamper, **kw
         )
 
+    def suggest(
+        self, user_id: str, channel_id: str, message_ts: str, action_id: str, value: str = ""
+    ) -> list[JSON]:
+        """Type into an external_select (a block_suggestion): the options the bot offers."""
+        return self.interactions.suggest(user_id, channel_id, message_ts, action_id, value)
+
     def click_in_view(self, user_id: str, view_id: str, action_id: str, **kw: Any) -> BotReply:
         tamper = _tamper(kw)
         return self.interactions.click_in_view(user_id, view_id, action_id, tamper=tamper, **kw)

@@ -137,7 +137,22 @@ ROUTES: dict[str, Callable[[Interactions, JSON], BotReply | None]] = {
 }
 
 
+def _suggest(ix: Interactions, body: JSON) -> Reply:
+    """An external_select's options, asked of the bot as Slack does (block_suggestion)."""
+    options = ix.suggest(
+        body["user"], body["channel"], body["message_ts"], body["action_id"], body.get("value", "")
+    )
+    return Reply(200, {"ok": True, "options": options})
+
+
 def post(ix: Interactions, route: str, body: Any) -> Reply:
+    if route == "suggest" and isinstance(body, dict):
+        try:
+            return _suggest(ix, body)
+        except KeyError as exc:
+            return Reply(400, {"ok": False, "error": f"missing field {exc.args[0]}"})
+        except InteractionError as exc:
+            return Reply(400, {"ok": False, "error": str(exc)})
     handler = ROUTES.get(route)
     if handler is None:
         return Reply(404, {"ok": False, "error": "unknown_route"})

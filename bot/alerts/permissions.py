@@ -50,6 +50,10 @@ class Directory(Protocol):
         """The people in a channel (not the bot itself); empty when unknown."""
         ...
 
+    def user_label(self, user_id: str) -> str:
+        """How a person is shown in a menu: their name, else their ID."""
+        ...
+
 
 @dataclass
 class StaticDirectory:
@@ -67,6 +71,9 @@ class StaticDirectory:
     def channel_members(self, channel_id: str) -> frozenset[str]:
         return frozenset(self.channels.get(channel_id, set()))
 
+    def user_label(self, user_id: str) -> str:
+        return user_id
+
 
 class SlackDirectory:
     """Group and channel membership from the Web API, cached for ``ttl`` seconds."""
@@ -77,6 +84,8 @@ class SlackDirectory:
         self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
         self._self_id: str | None = None
+        self._names: dict[str, str] = {}
+        self._names_until = 0.0
 
     def _get(self, kind: str, ref: str) -> frozenset[str]:
         key = (kind, ref)
@@ -115,6 +124,31 @@ class SlackDirectory:
 
     def channel_members(self, channel_id: str) -> frozenset[str]:
         return self._get("channel", channel_id) - {self._own_user_id()}
+
+    def user_label(self, user_id: str) -> str:
+        with self._lock:
+            fresh = self._names_until > time.monotonic()
+        if not fresh:
+            self._load_names()
+        return self._names.get(user_id) or user_id
+
+    def _load_names(self) -> None:
+        names: dict[str, str] = {}
+        try:
+            cursor = None
+            for _ in range(20):
+                page = self.client.users_list(cursor=cursor, limit=1000)
+                for member in page["members"] or []:
+                    real = member.get("real_name") or ""
+                    name = member.get("name") or member["id"]
+                    names[member["id"]] = f"{real} (@{name})" if real else f"@{name}"
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except SlackApiError as exc:
+            log.warning("cannot list users: %s", exc.response.get("error"))
+        with self._lock:
+            self._names, self._names_until = names, time.monotonic() + self.ttl
 
     def _own_user_id(self) -> str:
         """The bot's user: a member of every channel it posts to, and never a reader."""
@@ -174,6 +208,28 @@ def may_act_on_search(
 ) -> bool:
     """Whether ``user_id`` may act on (and so see) the alerts of ``search``."""
     return _refusal(settings, directory, user_id, search, search.channel, "") is None
+
+
+def people_who_may_act(
+    settings: Settings, directory: Directory, search: Search | None, alert: Alert
+) -> list[str]:
+    """Everyone who may act on ``alert`` (and so may be assigned it): its channel's members,
+    or the people its search's ``restricted_to`` names; its owner; admins."""
+    refs = [*settings.admins, *((search.restricted_to or []) if search else [])]
+    people = set(_expand(refs, directory))
+    channel = alert_channel(search, alert)
+    if channel and not (search and search.restricted_to):
+        people |= directory.channel_members(channel)
+    if search and search.owner:
+        people.add(search.owner)
+    return sorted(p for p in people if may_act_on_alert(settings, directory, p, search, alert))
+
+
+def _expand(refs: list[str], directory: Directory) -> set[str]:
+    people: set[str] = set()
+    for ref in refs:
+        people |= directory.group_members(ref) if ref.startswith("S") else {ref}
+    return people
 
 
 def check_alert_action(

@@ -117,7 +117,8 @@ def register(app: App) -> None:
         ack: Ack, action: dict[str, Any], body: dict[str, Any], context: Context, respond: Respond
     ) -> None:
         ack()
-        alert_id, user = _alert_id(action), action.get("selected_user") or ""
+        picked = action.get("selected_user") or (action.get("selected_option") or {}).get("value")
+        alert_id, user = _alert_id(action), str(picked or "")
         _run(context, lambda ctx: alert_actions.assign(ctx, alert_id, user))
         _confirm(body, respond, f"Done: {Ref.ALERT(alert_id)} assigned to {mention_user(user)}.")
 

@@ -29,6 +29,7 @@ BOLT_LOGGER = "bot.slack.bolt"
 LISTENER_MODULES = [
     "bot.slack.alert_listeners",
     "bot.slack.alert_extras",
+    "bot.slack.assign_menu",
     "bot.slack.search_listeners",
     "bot.slack.search_delete",
     "bot.slack.sigma_modal",

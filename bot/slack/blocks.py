@@ -236,10 +236,12 @@ def action_blocks(alert: Alert, search: Search | None, now: datetime) -> list[Bl
     primary.append(button("Resolve", ActionId.RESOLVE, value, style="danger"))
     primary.append(
         {
-            "type": "users_select",
+            # Its options come from the bot (bot/slack/assign_menu.py): only people who may
+            # act on the alert, where a users_select would offer the whole workspace.
+            "type": "external_select",
             "action_id": ActionId.ASSIGN,
+            "min_query_length": 0,
             "placeholder": plain_text("Assign…" if not alert.assignee else "Reassign…", 150),
-            **({"initial_user": alert.assignee} if alert.assignee else {}),
             **({"confirm": confirm.reassign(alert)} if alert.assignee else {}),
         }
     )

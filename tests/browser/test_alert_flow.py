@@ -157,3 +157,17 @@ def test_the_digest_preview_shows_its_chart_inline(page: Any, dev_stack: DevStac
     )
     preview.scroll_into_view_if_needed()
     screenshot(page, "11-digest-preview")
+
+
+def test_the_assign_menu_offers_only_people_who_may_act_on_the_alert(
+    page: Any, dev_stack: DevStack
+) -> None:
+    open_as(page, dev_stack, "U_BOB")
+    alert = first_alert(page)
+    menu = alert.locator("select[data-action-id=alert_assign]")
+    menu.focus()  # the page asks the bot for the options, as Slack does (block_suggestion)
+    expect(menu.locator("option", has_text="Carol Analyst (@carol)")).to_have_count(1)
+    labels = menu.locator("option").all_inner_texts()
+    assert "Dave Outsider (@dave)" not in labels and not any("411" in label for label in labels)
+    menu.select_option(label="Carol Analyst (@carol)")
+    expect(alert).to_contain_text("👀 @carol")

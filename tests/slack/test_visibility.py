@@ -136,3 +136,27 @@ def test_assign_refuses_a_non_member_and_dms_the_assignee_with_the_alerts_link(
     assert (
         sent["text"].startswith(f"<@U_BOB> assigned A-{alert_id} to you") and link in sent["text"]
     )
+
+
+def test_the_assign_menu_offers_only_people_who_may_act_on_the_alert(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer, loop: DeliveryLoop
+) -> None:
+    standin.add_user("U_ERIN", "erin", real_name="Erin Elsewhere", channels=("C_GENERAL",))
+    alert_id = add_alert(runtime, add_search(runtime))
+    drain(loop)
+    ts = get_alert(runtime, alert_id).message_ts
+    assert ts
+    offered = standin.suggest("U_BOB", "C_ALERTS", ts, ActionId.ASSIGN)
+    # #alerts' members (Alice, Bob, Carol; Alice is also the admin); not Dave, Erin, the bot.
+    assert [o["value"] for o in offered] == ["U_ALICE", "U_BOB", "U_CAROL"]
+    assert offered[2]["text"]["text"] == "Carol Analyst (@carol)"
+    typed = standin.suggest("U_BOB", "C_ALERTS", ts, ActionId.ASSIGN, "car")
+    assert [o["value"] for o in typed] == ["U_CAROL"]
+    assert standin.suggest("U_DAVE", "C_ALERTS", ts, ActionId.ASSIGN) == []  # an outsider
+    restricted = add_search(runtime, name="insider", restricted_to=["S_SECURITY"])
+    secret = add_alert(runtime, restricted)
+    drain(loop)
+    secret_ts = get_alert(runtime, secret).message_ts
+    assert secret_ts
+    offered = standin.suggest("U_CAROL", "C_ALERTS", secret_ts, ActionId.ASSIGN)
+    assert [o["value"] for o in offered] == ["U_ALICE", "U_CAROL"]  # S_SECURITY (+ owner Carol)

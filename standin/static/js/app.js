@@ -100,6 +100,9 @@ class App {
       confirm: (dialog, go) => this.confirm(dialog, go),
       act: (element, block, picked, el) =>
         this.act({ element, block, picked, el, channel, messageTs, ephemeral, viewId, valuesRoot }),
+      // An external_select in a message asks the bot for its options (block_suggestion).
+      suggest: viewId || !messageTs ? null : (element) =>
+        api.post("suggest", { user: this.me, channel, message_ts: messageTs, action_id: element.action_id }),
     };
   }
 

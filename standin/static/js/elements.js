@@ -178,6 +178,15 @@ function select(element, block, ctx, common, sends) {
     for (const option of group.options || []) node.append(optionNode(option, selected, ctx));
     el.append(node);
   }
+  if (element.type === "external_select" && ctx.suggest) {
+    // Slack loads these from the app as the menu opens; so does the stand-in, once.
+    el.addEventListener("focus", async () => {
+      if (el.dataset.loaded) return;
+      el.dataset.loaded = "1";
+      const answer = await ctx.suggest(element);
+      for (const option of answer?.options || []) el.append(optionNode(option, selected, ctx));
+    });
+  }
   if (sends) {
     el.addEventListener("change", () => {
       const picked = multi ? [...el.selectedOptions].map((o) => o.value) : el.value;
