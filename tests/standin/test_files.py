@@ -109,3 +109,33 @@ def test_it_refuses_an_image_block_naming_a_file_that_is_missing_or_not_an_image
         client.chat_postMessage(channel="C_DIGEST", text="x", blocks=_image_block(text))
     assert "not an image" in str(not_image.value.response["response_metadata"])
     assert standin.messages("C_DIGEST") == []
+
+
+def test_a_file_is_shared_only_by_conversation_id_and_where_the_bot_is_a_member(
+    client: WebClient, standin: SlackStandIn
+) -> None:
+    """As real Slack: a user ID is not a conversation (open the DM first), and sharing a
+    file needs membership, which chat:write.public does not give (join the channel first)."""
+    from standin.model import BOT_USER_ID
+
+    png = tiny_png()
+    with pytest.raises(SlackApiError) as refused:
+        client.files_upload_v2(channel="U_BOB", content=png, filename="chart.png")
+    assert refused.value.response["error"] == "invalid_channel"
+    standin.add_channel("C_OPEN", "open", members=("U_BOB",))
+    standin.workspace.channels["C_OPEN"].members.discard(BOT_USER_ID)
+    with pytest.raises(SlackApiError) as refused:
+        client.files_upload_v2(channel="C_OPEN", content=png, filename="chart.png")
+    assert refused.value.response["error"] == "not_in_channel"
+    assert standin.messages("C_OPEN") == []
+    # The ways in: conversations.open for a DM, conversations.join for a public channel.
+    dm = client.conversations_open(users="U_BOB")["channel"]["id"]
+    client.files_upload_v2(channel=dm, content=png, filename="chart.png")
+    assert client.conversations_join(channel="C_OPEN")["channel"]["is_member"] is True
+    client.files_upload_v2(channel="C_OPEN", content=png, filename="chart.png")
+    assert [len(m.get("files", [])) for m in standin.messages("C_OPEN")] == [1]
+    standin.add_channel("G_HUSH", "hush", members=("U_BOB",), is_private=True)
+    standin.workspace.channels["G_HUSH"].members.discard(BOT_USER_ID)
+    with pytest.raises(SlackApiError) as refused:
+        client.conversations_join(channel="G_HUSH")
+    assert refused.value.response["error"] == "method_not_supported_for_channel_type"

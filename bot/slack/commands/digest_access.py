@@ -1,12 +1,11 @@
-"""Who may subscribe a channel to the digest, and getting the bot where its files may go.
+"""Who may subscribe a channel to the digest, and getting the bot into that channel.
 
 - Only admins, and the owner of a search that posts its alerts to the channel (who is
   in that channel), subscribe or unsubscribe it: the digest puts alert figures and titles
   where every member of the channel reads them.
-- Slack shares a file only in a conversation the bot is a member of, named by its ID
-  (``chat:write.public`` lets the bot post in a public channel, not share files there):
-  at subscribe time the bot joins a public channel (``channels:join``) and asks to be
-  invited to a private one; a person's DM is opened with ``conversations.open``.
+- ``chat:write.public`` lets the bot post in a public channel it is not in, not share
+  files there nor post in a private one: at subscribe time the bot joins a public channel
+  (``channels:join``) and asks to be invited to a private one, before anything is saved.
 """
 
 from __future__ import annotations
