@@ -36,7 +36,16 @@ from bot.definitions.search import SearchDefinition, definition_from_search
 from bot.deliveries import outbox
 from bot.deliveries.outbox import Keys
 from bot.errors import InvalidInput
-from bot.models import Alert, DeliveryKind, RunStatus, Search, SearchRun, utcnow
+from bot.models import (
+    Alert,
+    AlertAction,
+    AlertEvent,
+    DeliveryKind,
+    RunStatus,
+    Search,
+    SearchRun,
+    utcnow,
+)
 from bot.pipeline import SearchSpec, apply_plan, decide
 from bot.pipeline.apply import message_channel
 from bot.pipeline.plan import Plan
@@ -124,7 +133,7 @@ def backfill_search(
         windows = chunks(defn, first.result_kind(), span)
         first.close()
         progress = _progress_row(session, search, span, now)
-        known = set(session.scalars(select(Alert.dedupe_key).where(Alert.search_id == search_id)))
+        known = _keys_alerted_before(session, search_id, progress.id)
         report = Backfill(search_id, search.name, span, progress.id)
         done_until = progress.window_end or span.start
         for window in windows:
@@ -151,6 +160,22 @@ def backfill_search(
             report.summary_posted = _post_summary(session, search, report, actor)
         session.commit()
     return report
+
+
+def _keys_alerted_before(session: Session, search_id: int, backfill_run_id: int) -> set[str]:
+    """The keys that had an alert before this backfill: all, less those it created itself.
+
+    A resumed backfill must fold repeats into the alerts its earlier calls opened, as
+    one uninterrupted call would have; only alerts from elsewhere are left alone.
+    """
+    rows = session.execute(
+        select(Alert.dedupe_key, AlertEvent.detail)
+        .join(AlertEvent, AlertEvent.alert_id == Alert.id)
+        .where(Alert.search_id == search_id, AlertEvent.action == AlertAction.CREATED)
+    ).all()
+    ours = {key for key, detail in rows if (detail or {}).get("run_id") == backfill_run_id}
+    every = set(session.scalars(select(Alert.dedupe_key).where(Alert.search_id == search_id)))
+    return every - ours
 
 
 def _live_search(session: Session, search_id: int) -> Search:

@@ -203,3 +203,34 @@ def test_the_cli_backfills_and_refuses_the_future(
     future = ["search", "backfill", "per user", "--from", "now-1h", "--to", "2999-01-01T00:00Z"]
     assert main(future) == 2
     assert "--to 2999-01-01T00:00:00+00:00 is in the future" in capsys.readouterr().err
+
+
+def test_an_interrupted_backfill_resumes_where_it_stopped(
+    es_runtime: Runtime, logins: str, monkeypatch
+) -> None:
+    import bot.runs.backfill as backfill_module
+
+    one_go = create(es_runtime, logins, "one go", "per user")
+    backfill_search(es_runtime, one_go, SPAN, actor="cli:test", now=DAY + 30 * HOUR)
+    expected = alerts_of(es_runtime, one_go)
+
+    search_id = create(es_runtime, logins, "interrupted", "per user")
+    real_run_source = backfill_module.run_source
+    calls = {"n": 0}
+
+    def failing_after_ten(source, window, timeout):  # the cluster goes away mid-way
+        calls["n"] += 1
+        if calls["n"] > 10:
+            from searches.base import SourceError
+
+            raise SourceError("Elasticsearch cluster 'default' unreachable: gone")
+        return real_run_source(source, window, timeout)
+
+    monkeypatch.setattr(backfill_module, "run_source", failing_after_ten)
+    stopped = backfill_search(es_runtime, search_id, SPAN, actor="cli:test", now=DAY + 30 * HOUR)
+    assert stopped.chunks == 10 and stopped.error and "unreachable: gone" in stopped.error
+    assert not stopped.summary_posted or stopped.new_alert_ids
+    monkeypatch.setattr(backfill_module, "run_source", real_run_source)
+    resumed = backfill_search(es_runtime, search_id, SPAN, actor="cli:test", now=DAY + 31 * HOUR)
+    assert (resumed.skipped_chunks, resumed.chunks, resumed.error) == (10, 14, None)
+    assert alerts_of(es_runtime, search_id) == expected  # as if it had never stopped

@@ -370,3 +370,22 @@ def test_the_cli_test_prints_the_warnings(runtime, log_file, tmp_path, monkeypat
     assert f"warning: key_fields: no field `usr` in the events of {log_file}" in out
     assert "warning: key field `usr` is missing in 7 of 7 results" in out
     assert "7 new alerts" in out
+    # Saved and run, `search show` carries the run's warning too.
+    search_id = save(runtime, file_definition(log_file, name="saved", key_fields=["usr"]))
+    run_search(runtime, search_id, now=T0)
+    assert main(["search", "show", "saved"]) == 0
+    assert "key field `usr` is missing in 7 of 7 results" in capsys.readouterr().out
+
+
+def test_slack_test_output_shows_the_warnings(runtime, log_file) -> None:
+    from bot.slack.commands.preview import preview_text
+    from searches.base import TimeWindow
+
+    defn = parse_definition(file_definition(log_file, key_fields=["usr"]))
+    preview = preview_search(runtime, defn, TimeWindow(T0 - 15 * MIN, T0), now=T0)
+    text = preview_text(preview)
+    assert (
+        ":warning: `key_fields: no field \\`usr\\`" in text
+        or ":warning: `key_fields: no field" in text
+    )
+    assert "key field" in text and "missing in 7 of 7 results" in text
