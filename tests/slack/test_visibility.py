@@ -7,11 +7,13 @@ of the alerts of #alerts (names, addresses, titles), nor of a restricted search'
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.alerts.suppressions import create_suppression
 from bot.deliveries.loop import DeliveryLoop
-from bot.models import Delivery, DeliveryKind
+from bot.models import Delivery, DeliveryKind, Search, utcnow
 from bot.runtime import Runtime
 from bot.slack.ids import ActionId
 from standin import SlackStandIn
@@ -28,6 +30,10 @@ def _world(runtime: Runtime) -> tuple[int, int, int]:
                       content={"ip": SECRET_IP})  # fmt: skip
     restricted = add_search(runtime, name="insider", restricted_to=["U_ALICE"])
     add_alert(runtime, restricted, post=False, title="insider: carol ran `sudo`")
+    with runtime.sessions.begin() as session:  # what is silenced tells what alerts say
+        until = utcnow() + timedelta(hours=1)
+        search = session.get(Search, scraper)
+        create_suppression(session, "U_CAROL", search, f"ip={SECRET_IP}", until, "scraper")
     return scraper, alert, restricted
 
 
@@ -64,6 +70,7 @@ def test_an_outsider_learns_nothing_of_alerts_and_searches_they_may_not_see(
     # Bob is in #alerts: he sees its alert, not the restricted search's.
     said = _answer(standin, "U_BOB", "C_ALERTS", "alerts open")
     assert SECRET_IP in said and f"A-{alert_id}" in said and "sudo" not in said
+    assert SECRET_IP in _answer(standin, "U_BOB", "C_ALERTS", "suppressions")
     assert "No search" in _answer(standin, "U_BOB", "C_ALERTS", "search show insider")
     # Alice (admin, and named by the restricted search) sees both.
     said = _answer(standin, "U_ALICE", "C_ALERTS", "alerts open")
