@@ -2,14 +2,16 @@
 
 Each state of an alert (open, acknowledged, snoozed, resolved, resolved by itself), a
 burst, a maintenance notice and a digest, from the demo running in the dev stack,
-driven through the page as a person would. The screenshots go to docs/screens/ (the
-README shows two). The tests check what a reader sees at a glance: the first line of
+driven through the page as a person would. The screenshots go to artifacts/screens/;
+with UPDATE_SCREENS=1 to docs/screens/ (the README shows two), so a test run does not
+rewrite tracked files. The tests check what a reader sees at a glance: the first line of
 each state differs, a resolved alert is a few lines, a demo alert fits two phone
 screens, the digest's chart is in the channel post.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from datetime import timedelta
@@ -34,7 +36,7 @@ from tests.browser.conftest import REPO, open_as
 
 pytestmark = pytest.mark.browser
 
-SCREENS = REPO / "docs" / "screens"
+SCREENS = REPO / ("docs" if os.environ.get("UPDATE_SCREENS") == "1" else "artifacts") / "screens"
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}  # an iPhone 14's CSS pixels
 ALERT_WAIT_MS = 150_000  # the all-clear needs the demo's outage to end (40 s) and a run
