@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from searches.base import (
+    FieldError,
     Hit,
     ResultKind,
     Source,
@@ -169,6 +170,13 @@ def _json_path(reader: ConfigReader) -> tuple[str | int, ...] | None:
     return tuple(parts)
 
 
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
 class HttpSource(Source):
     name = "http"
     description = "request a URL; alert on status, a body regex or a JSON value"
@@ -184,6 +192,26 @@ class HttpSource(Source):
 
     def result_kind(self) -> ResultKind:
         return ResultKind.COUNT if self.config.mode is HttpMode.COUNT else ResultKind.HITS
+
+    def environment_problems(self) -> list[FieldError]:
+        """A host the policy refuses whatever it resolves to, known when the search is saved.
+
+        Names on the deny list and literal addresses (169.254.169.254, loopback, private)
+        are refused here; a name is resolved only when the search runs.
+        """
+        try:
+            host = httpx.URL(self.config.url).host
+        except httpx.InvalidURL:
+            return []  # parse_config reports a malformed URL
+        try:
+            if self.policy.deny.match_host(host):
+                raise ForbiddenHost(f"host {host} is on the deny list")
+            literal = _literal_address(host)
+            if literal is not None:
+                self.policy.check_address(host, literal)
+        except ForbiddenHost as exc:
+            return [FieldError("url", f"refused: {exc}")]
+        return []
 
     def run(self, window: TimeWindow) -> SourceResult:
         response = self.fetch()

@@ -76,3 +76,41 @@ def test_search_list_shows_owner_channel_priority_schedule_last_run_and_health(
     assert "*alert storm*" in listing and "medium" in listing and "every 5m" in listing
     assert "owner <@U_ALICE>" in listing and "<#C_ALERTS>" in listing
     assert "last run: failed" in listing and "health: failing (1)" in listing
+
+
+def test_user_groups_are_picked_from_the_workspace_list(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    standin.send_command("U_ALICE", "C_ALERTS", "search create")
+    modal = wait_for(lambda: standin.modal_stack("U_ALICE"), what="the modal")[-1]
+    [block] = [b for b in modal.definition["blocks"] if b["block_id"] == "oncall_group"]
+    options = {o["value"]: o["text"]["text"] for o in block["element"]["options"]}
+    assert block["element"]["type"] == "static_select"
+    assert options == {"S_ONCALL": "@oncall", "S_SECURITY": "@security"}
+
+
+def test_a_cloud_metadata_url_is_refused_when_the_search_is_saved(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    standin.send_command(
+        "U_ALICE",
+        "C_ALERTS",
+        "search create name=meta source=http url=http://169.254.169.254/latest/meta-data",
+    )
+    said = wait_for(lambda: standin.ephemerals("U_ALICE", "C_ALERTS"), what="the reply")[-1].text
+    assert (
+        "`source_config.url`: refused: host 169.254.169.254 (169.254.169.254) is on the deny list"
+        in said
+    )
+    standin.send_command(
+        "U_ALICE", "C_ALERTS", "search create name=local source=http url=http://127.0.0.1:9/x"
+    )
+    said = wait_for(
+        lambda: [
+            e
+            for e in standin.ephemerals("U_ALICE", "C_ALERTS")
+            if "local" in e.text or "127.0.0.1" in e.text
+        ],
+        what="the second reply",
+    )[-1].text
+    assert "a loopback, private, link-local or reserved address" in said
