@@ -484,12 +484,13 @@ class ElasticsearchSource(Source):
     def _not_a_cluster(self, exc: ClusterRequestError) -> str:
         """What answered instead of Elasticsearch/OpenSearch, and at which URL."""
         cluster = find_cluster(self.context.settings, self.config.cluster)
-        body = " ".join(str(exc.body or "").split())[:120]
+        raw = exc.body if isinstance(exc.body, str) else json.dumps(exc.body, default=str)
+        body = " ".join((raw or "").split())[:120]
         suffix = "" if self.config.cluster == "default" else "_" + self.config.cluster.upper()
         return (
             f"the server at {_without_credentials(cluster.url)} (cluster "
             f"{self.config.cluster!r}) is not Elasticsearch or OpenSearch: it answered "
-            f"HTTP {exc.status} {body!r}; check ELASTICSEARCH{suffix}_URL"
+            f"HTTP {exc.status} {body!r} ({exc.message}); check ELASTICSEARCH{suffix}_URL"
         )
 
 
