@@ -43,9 +43,11 @@ def test_a_broken_example_fails_naming_its_search_and_example(capsys) -> None:
     assert "5 examples of 2 searches checked, 1 problems" in captured.out
 
 
-def test_the_broken_example_fails_on_the_cluster_too(es_url) -> None:
+@pytest.mark.parametrize("server", ["es_url", "es8_url"])
+def test_the_broken_example_fails_on_the_cluster_too(server: str, request) -> None:
     from bot.config import ClusterConfig, Settings
 
+    es_url = request.getfixturevalue(server)  # Elasticsearch 9.x, then 8.x
     settings = Settings(clusters={"default": ClusterConfig(name="default", url=es_url)})
     failed = [o for o in verify_paths([BROKEN], settings=settings, cluster="default") if not o.ok]
     assert [(o.search, o.example) for o in failed] == [("Root logins", "must_fire[2]")]
