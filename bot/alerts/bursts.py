@@ -3,7 +3,7 @@
 This module owns the concept: creating a burst (its summary post), finding it again
 (by id, or by its message), its members, the thread listings, refreshing its
 messages when alerts change, and the bulk actions on the summary (Resolve all,
-Snooze all). The Block Kit of its messages is in ``bot/slack/burst.py``; whether a
+Snooze all). The Block Kit of its messages is in ``bot/messages/burst.py``; whether a
 run makes a burst is the pipeline's rule 8 (``bot/pipeline/burst.py``).
 
 A burst is stored as its summary's delivery row: the burst's id is that row's id

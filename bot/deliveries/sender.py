@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from bot.alerts import bursts
 from bot.deliveries.outbox import has_pending_post
-from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Search
-from bot.slack import limits
-from bot.slack.blocks import (
+from bot.messages import limits
+from bot.messages.blocks import (
     BUDGETS,
     Message,
     alert_message,
@@ -31,7 +30,8 @@ from bot.slack.blocks import (
     minimal_alert_message,
     mrkdwn,
 )
-from bot.slack.burst import burst_listing, burst_summary
+from bot.messages.burst import burst_listing, burst_summary
+from bot.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Search
 
 MARKER_EVENT = "four11_delivery"
 PARENT_WAIT = timedelta(minutes=30)  # a reply waits this long for its parent to be posted

@@ -8,7 +8,7 @@ waiting for an owner, top resolvers). A period in which nothing happened is one 
 Everything that came from users or from log data (search names, alert titles, error
 messages) is escaped with ``bot.text.escape`` and put in code spans or link labels,
 and every list is bounded, so any data fits Slack's limits (checked in the tests with
-``bot.slack.limits.check_message``).
+``bot.messages.limits.check_message``).
 """
 
 from __future__ import annotations

@@ -15,15 +15,15 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.alerts import actions as alert_actions
-from bot.alerts.hits import MAX_HITS, AlertHits, alert_hits
 from bot.alerts.mute import mute_alert_key
 from bot.errors import BotError, InvalidInput
+from bot.messages.blocks import Block, button, mrkdwn, plain_text, when
+from bot.messages.ids import ActionId, CallbackId, MoreChoice
 from bot.models import Alert, Search
+from bot.runs.hits import MAX_HITS, AlertHits, alert_hits
 from bot.slack import alert_listeners as listeners
 from bot.slack.alert_modals import Target, _modal, escalate_modal, note_modal, value_of
-from bot.slack.blocks import Block, button, mrkdwn, plain_text, when
 from bot.slack.feedback import guarded
-from bot.slack.ids import ActionId, CallbackId, MoreChoice
 from bot.slack.services import Services
 from bot.text.escape import code_block, safe_text
 from bot.text.refs import Ref

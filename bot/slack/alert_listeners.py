@@ -19,6 +19,7 @@ from bot.alerts import bursts
 from bot.alerts.actions import ActionContext
 from bot.alerts.permissions import Actor, check_alert_action
 from bot.errors import BotError, InvalidInput
+from bot.messages.ids import ActionId, CallbackId, alert_id_from, burst_id_from, holder_from
 from bot.models import Alert, Resolution
 from bot.slack.alert_modals import (
     Target,
@@ -29,7 +30,6 @@ from bot.slack.alert_modals import (
     value_of,
 )
 from bot.slack.feedback import guarded
-from bot.slack.ids import ActionId, CallbackId, alert_id_from, burst_id_from, holder_from
 from bot.slack.services import Services
 from bot.text.escape import mention_user
 from bot.text.refs import Ref

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bot.messages.blocks import Block, plain_text
+from bot.messages.ids import CallbackId
 from bot.models import Alert, Resolution
-from bot.slack.blocks import Block, plain_text
-from bot.slack.ids import CallbackId
 from bot.text.escape import mention_group, plain
 from bot.text.refs import Ref
 

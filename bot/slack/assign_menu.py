@@ -13,8 +13,8 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.alerts.permissions import may_act_on_alert, people_who_may_act
+from bot.messages.ids import ActionId, alert_id_from
 from bot.models import Alert, Search
-from bot.slack.ids import ActionId, alert_id_from
 from bot.slack.services import Services
 from bot.text.escape import plain
 

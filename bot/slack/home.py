@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from bot.alerts.visibility import Viewer
 from bot.deliveries.outcomes import AMBIGUOUS
 from bot.errors import PermissionDenied
+from bot.messages import limits
+from bot.messages.blocks import PRIORITY_BADGE, Block, button, mrkdwn, plain_text, state_line, when
+from bot.messages.ids import ActionId, alert_block_id
 from bot.models import Alert, AlertState, Delivery, DeliveryStatus, Priority, Search
 from bot.ops.status import GIVEN_UP_SHOWN, resend
-from bot.slack import limits
-from bot.slack.blocks import PRIORITY_BADGE, Block, button, mrkdwn, plain_text, state_line, when
 from bot.slack.feedback import guarded
-from bot.slack.ids import ActionId, alert_block_id
 from bot.slack.services import Services
 from bot.text.escape import code, escape_mrkdwn, mention_channel, truncate
 from bot.text.refs import Ref

@@ -11,11 +11,11 @@ from bot.alerts.permissions import Actor, check_manage_search
 from bot.alerts.visibility import Viewer
 from bot.definitions import store as search_store
 from bot.errors import InvalidInput
+from bot.messages.blocks import Block, button, mrkdwn
+from bot.messages.confirm import confirm_dialog
+from bot.messages.ids import ActionId
 from bot.models import Search
-from bot.slack.blocks import Block, button, mrkdwn
-from bot.slack.confirm import confirm_dialog
 from bot.slack.feedback import guarded
-from bot.slack.ids import ActionId
 from bot.slack.services import Services
 from bot.text.escape import escape_mrkdwn
 from bot.text.refs import Ref

@@ -14,8 +14,8 @@ from bot.alerts.permissions import Actor, check_manage_search, check_source_allo
 from bot.definitions import store as search_store
 from bot.definitions.checks import check_for_save
 from bot.errors import BotError
+from bot.messages.ids import ActionId, CallbackId
 from bot.slack.feedback import guarded
-from bot.slack.ids import ActionId, CallbackId
 from bot.slack.search_modal import (
     ModalChoices,
     ModalErrors,

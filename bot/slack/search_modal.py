@@ -24,11 +24,11 @@ from bot.definitions.search import (
     definition_to_dict,
     parse_definition,
 )
+from bot.messages.blocks import Block, plain_text
+from bot.messages.ids import CallbackId
 from bot.models import Priority
 from bot.slack import search_modal_sources as sources_form
 from bot.slack.alert_modals import value_of
-from bot.slack.blocks import Block, plain_text
-from bot.slack.ids import CallbackId
 from bot.slack.search_modal_sources import MORE
 from bot.text.escape import plain
 from searches.base import FieldError

@@ -19,12 +19,12 @@ from bot.definitions.search import SearchDefinition
 from bot.definitions.store import find_search_by_name, find_search_by_origin
 from bot.definitions.yaml_files import ImportReport, upsert
 from bot.errors import BotError, InvalidInput
+from bot.messages.blocks import Block, plain_text
+from bot.messages.ids import CallbackId
 from bot.rule_import.options import ImportOptions
 from bot.rule_import.output import free_name
 from bot.slack.alert_modals import value_of
-from bot.slack.blocks import Block, plain_text
 from bot.slack.feedback import guarded
-from bot.slack.ids import CallbackId
 from bot.slack.search_listeners import tell
 from bot.slack.search_modal import ModalErrors
 from bot.slack.services import Services

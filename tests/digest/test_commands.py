@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from bot.alerts.permissions import SlackDirectory
 from bot.alerts.visibility import Viewer
 from bot.errors import InvalidInput, PermissionDenied
+from bot.messages.limits import check_message
 from bot.models import Delivery, DigestSubscription, Search
 from bot.runtime import Runtime
 from bot.slack.commands import digest_actions as commands
 from bot.slack.commands.digest_actions import Caller, digest_command
-from bot.slack.limits import check_message
 from standin import SlackStandIn
 from standin.model import BOT_USER_ID
 from tests.digest.conftest import NOW, build_world

@@ -21,8 +21,8 @@ from bot.digest.figures import (
     compute_figures,
 )
 from bot.digest.render import RenderedDigest, SlackMessage, render_digest
+from bot.messages.limits import check_message, iter_texts
 from bot.models import DigestPeriod, Priority
-from bot.slack.limits import check_message, iter_texts
 from bot.text.links import permalink_base
 from tests.digest.conftest import NOW, World, add_search
 

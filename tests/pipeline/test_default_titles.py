@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.messages.blocks import fallback_text
 from bot.models import Alert, Search
 from bot.runs.runner import run_search
 from bot.runtime import Runtime
-from bot.slack.blocks import fallback_text
 from searches.base import Bucket, Hit
 from tests.memory_source import T0
 

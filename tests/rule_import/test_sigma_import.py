@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.config import ClusterConfig, Settings
 from bot.db import make_engine
+from bot.messages.blocks import alert_message
 from bot.models import Alert, Priority, Search
 from bot.runs.runner import run_search
 from bot.runtime import Runtime
-from bot.slack.blocks import alert_message
 
 RULE_ID = "5f1a3c2e-7b9d-4e8a-9c1f-2d3e4f5a6b7c"
 RULE = f"""
@@ -251,7 +251,7 @@ def test_an_imported_search_alerts_with_its_tags_and_false_positives(
 
 
 def test_tags_on_an_alert_are_escaped_and_capped() -> None:
-    from bot.slack.blocks import MAX_TAGS, tag_blocks
+    from bot.messages.blocks import MAX_TAGS, tag_blocks
 
     search = Search(name="x", tags=["<!channel>", "*bold*", *[f"t{n}" for n in range(20)]])
     [block] = tag_blocks(search)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts.hits import alert_hits, hits_window
 from bot.config import Settings
 from bot.db import make_engine
 from bot.models import Alert, ConditionOp, Priority, Search
+from bot.runs.hits import alert_hits, hits_window
 from bot.runtime import Runtime
 from tests.searches.conftest import END, START
 

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.deliveries.loop import DeliveryLoop
+from bot.messages.ids import ActionId, MoreChoice
 from bot.models import AlertAction, AlertEvent, AlertState, Priority, Resolution
 from bot.runtime import Runtime
-from bot.slack.ids import ActionId, MoreChoice
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, get_alert, wait_for
 
@@ -36,7 +36,7 @@ def _posted(runtime: Runtime, standin: SlackStandIn, loop: DeliveryLoop) -> tupl
 
 
 def _texts(message: dict[str, Any]) -> str:
-    from bot.slack.limits import iter_texts
+    from bot.messages.limits import iter_texts
 
     return "\n".join(iter_texts(message.get("blocks") or []))
 

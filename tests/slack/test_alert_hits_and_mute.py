@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.alerts.hits import PAGE
 from bot.deliveries.loop import DeliveryLoop
+from bot.messages.ids import ActionId, MoreChoice
 from bot.models import AlertAction, AlertEvent, Suppression
+from bot.runs.hits import PAGE
 from bot.runtime import Runtime
-from bot.slack.ids import ActionId, MoreChoice
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, get_alert, wait_for
 
@@ -52,7 +52,7 @@ def _alert(runtime: Runtime, loop: DeliveryLoop, log: Path) -> tuple[int, str]:
 
 
 def _texts(view: Any) -> str:
-    from bot.slack.limits import iter_texts
+    from bot.messages.limits import iter_texts
 
     return "\n".join(iter_texts(view.definition.get("blocks") or []))
 

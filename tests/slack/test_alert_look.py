@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.messages.alert_fields import alert_fields, label, value_text
+from bot.messages.blocks import alert_message, more_menu
+from bot.messages.limits import check_message
 from bot.models import Alert, AlertState, Priority, Resolution, Search
-from bot.slack.alert_fields import alert_fields, label, value_text
-from bot.slack.blocks import alert_message, more_menu
-from bot.slack.limits import check_message
 
 NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
 HIT = {

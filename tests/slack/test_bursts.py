@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from bot.alerts import bursts
 from bot.deliveries.loop import DeliveryLoop
+from bot.messages.ids import ActionId
 from bot.models import Alert, AlertState, Resolution
 from bot.runtime import Runtime
-from bot.slack.ids import ActionId
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, wait_for
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from bot.alerts import bursts
 from bot.deliveries.loop import DeliveryLoop
+from bot.messages.ids import ActionId
 from bot.models import AlertAction, AlertEvent
 from bot.runtime import Runtime
-from bot.slack.ids import ActionId
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, get_alert, wait_for
 

@@ -6,10 +6,10 @@ import json
 
 from sqlalchemy import update
 
+from bot.messages import limits
+from bot.messages.ids import ActionId
 from bot.models import Alert, Priority, Search
 from bot.runtime import Runtime
-from bot.slack import limits
-from bot.slack.ids import ActionId
 from bot.text.refs import Ref
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, wait_for

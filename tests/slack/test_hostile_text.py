@@ -20,11 +20,11 @@ from sqlalchemy import select, update
 
 from bot.deliveries.loop import DeliveryLoop
 from bot.digest.scheduler import DigestScheduler
+from bot.messages.burst import burst_listing, burst_summary
+from bot.messages.ids import ActionId, MoreChoice
 from bot.models import Alert, DigestSubscription, Resolution, Search, utcnow
 from bot.runs.runner import run_search
 from bot.runtime import Runtime
-from bot.slack.burst import burst_listing, burst_summary
-from bot.slack.ids import ActionId, MoreChoice
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, get_alert, wait_for
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.deliveries.loop import DeliveryLoop
+from bot.messages import limits
+from bot.messages.blocks import alert_message
+from bot.messages.burst import burst_listing, burst_summary
 from bot.models import Alert, Priority, Search
 from bot.runtime import Runtime
-from bot.slack import limits
-from bot.slack.blocks import alert_message
-from bot.slack.burst import burst_listing, burst_summary
 from bot.text.escape import code, escape_mrkdwn, truncate
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, get_alert, wait_for

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from bot.alerts.suppressions import create_suppression
 from bot.deliveries.loop import DeliveryLoop
+from bot.messages.ids import ActionId
 from bot.models import Delivery, DeliveryKind, Search, utcnow
 from bot.runtime import Runtime
-from bot.slack.ids import ActionId
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_alert, add_search, drain, get_alert, wait_for
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import update
 
 from bot.deliveries.loop import DeliveryLoop
+from bot.messages.ids import ActionId
 from bot.models import Alert, RunStatus
 from bot.runs import runner
 from bot.runtime import Runtime
-from bot.slack.ids import ActionId
 from standin import SlackStandIn
 from tests.slack.conftest import BotServer, add_search, drain, get_alert, wait_for
 

@@ -10,9 +10,8 @@ from sqlalchemy import select
 from bot.alerts import suppressions as suppressions_service
 from bot.alerts.permissions import check_act_on_search, is_admin
 from bot.errors import InvalidInput, PermissionDenied
-from bot.models import Alert, AlertState, Search, utcnow
-from bot.slack import confirm, limits
-from bot.slack.blocks import (
+from bot.messages import confirm, limits
+from bot.messages.blocks import (
     PRIORITY_BADGE,
     Block,
     button,
@@ -22,9 +21,10 @@ from bot.slack.blocks import (
     state_line,
     when,
 )
+from bot.messages.ids import ActionId, alert_block_id, take_value
+from bot.models import Alert, AlertState, Search, utcnow
 from bot.slack.commands.parse import Args
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
-from bot.slack.ids import ActionId, alert_block_id, take_value
 from bot.text.escape import code, escape_mrkdwn, mention_user
 from bot.text.refs import Ref
 from searches.durations import format_duration, parse_duration

@@ -28,10 +28,10 @@ from bot.deliveries.sender import uploaded_file_id
 from bot.digest.compose import CHART_ALT, Digest, build_digest
 from bot.digest.periods import parse_time_of_day, parse_timezone
 from bot.errors import InvalidInput
+from bot.messages.limits import check_message
 from bot.models import DigestPeriod, DigestSubscription, utcnow
 from bot.runtime import Runtime
 from bot.slack.commands.digest_access import check_may_subscribe, ensure_bot_in
-from bot.slack.limits import check_message
 from bot.text.escape import code, is_slack_id
 from bot.text.links import permalink_base
 

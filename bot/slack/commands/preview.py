@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from bot.config import Settings
 from bot.definitions.search import SearchDefinition
 from bot.errors import InvalidInput
+from bot.messages.blocks import when
 from bot.runs import runner
 from bot.slack import slow
-from bot.slack.blocks import when
 from bot.text.escape import code, escape_mrkdwn, truncate
 from bot.text.time_input import parse_range
 from searches.base import TimeWindow

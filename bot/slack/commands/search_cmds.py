@@ -23,10 +23,10 @@ from bot.definitions.search import (
     redacted_definition_dict,
 )
 from bot.errors import InvalidInput
+from bot.messages.blocks import when
 from bot.models import SearchRevision, SearchRun
 from bot.runs import runner
 from bot.slack import slow
-from bot.slack.blocks import when
 from bot.slack.commands.parse import Args, slack_ref
 from bot.slack.commands.preview import WINDOW_OPTIONS, preview_window, preview_window_job
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply

@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlparse
 
+from bot.messages import confirm, limits
+from bot.messages.alert_fields import alert_fields, chosen_fields, value_text
+from bot.messages.ids import SNOOZE_CHOICES, ActionId, MoreChoice, alert_block_id
+from bot.messages.pointers import source_pointer
 from bot.models import Alert, AlertState, Priority, Resolution, Search
 from bot.pipeline.fields import MISSING, lookup
-from bot.slack import confirm, limits
-from bot.slack.alert_fields import alert_fields, chosen_fields, value_text
-from bot.slack.ids import SNOOZE_CHOICES, ActionId, MoreChoice, alert_block_id
-from bot.slack.pointers import source_pointer
 from bot.text.escape import (
     code,
     escape_mrkdwn,

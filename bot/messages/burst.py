@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.alerts.bursts import CHUNK
-from bot.models import Alert, AlertState, Search
-from bot.slack import confirm, limits
-from bot.slack.blocks import (
+from bot.messages import confirm, limits
+from bot.messages.blocks import (
     PRIORITY_BADGE,
     Block,
     Message,
@@ -26,7 +25,8 @@ from bot.slack.blocks import (
     plain_text,
     snooze_select,
 )
-from bot.slack.ids import ActionId, burst_block_id
+from bot.messages.ids import ActionId, burst_block_id
+from bot.models import Alert, AlertState, Search
 from bot.text.escape import mention_user, safe_text
 from bot.text.refs import Ref
 
