@@ -32,11 +32,14 @@ class Posts:
 # and the server cache and prepare it) however many alerts a run opens. The same round
 # trip writes each inserted alert's CREATED event and, given a channel, its post or the
 # burst's summary post. ``a`` holds the inserted alerts.
+# ``owned`` (bot/runs/results.py) is the run's row while it is still ours: the rows
+# come to nothing once another worker has taken the run back.
 NEW_ALERT_CTES = """
     r AS (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))
             AS r(dedupe_key text, title text, body text, content jsonb, link text,
                  occurrences int, template_error text)
+        WHERE EXISTS (SELECT 1 FROM owned)
     ), a AS (
         INSERT INTO alerts (search_id, dedupe_key, state, priority, escalated, title, body,
                             content, link, occurrences, first_seen, last_seen,

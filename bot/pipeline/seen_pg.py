@@ -23,10 +23,13 @@ from bot.pipeline.plan import SeenAgain
 # one snapshot: ``pending`` sees the deliveries from before this statement, which is
 # what the rules ask (the update this statement queues is not "already pending").
 # ``bumped`` holds the alerts still open.
+# ``owned`` (bot/runs/results.py) is the run's row while it is still ours: the rows
+# come to nothing once another worker has taken the run back.
 SEEN_AGAIN_CTES = """
     seen AS (
         SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:counts AS integer[]))
             AS seen(alert_id, n)
+        WHERE EXISTS (SELECT 1 FROM owned)
     ), bumped AS (
         UPDATE alerts
         SET occurrences = alerts.occurrences + seen.n, last_seen = :now, updated_at = :now

@@ -14,6 +14,13 @@ written or none. Two ways to write, one set of rules:
 
 tests/pipeline/test_write_paths.py writes the same plans both ways on Postgres and
 asserts identical rows, rule by rule: the SQL text cannot drift from the Python.
+
+Either way the write first makes sure the run is still this worker's: a worker whose
+heartbeat stopped (a long database outage, a stall) may have had its run taken back
+and claimed by another (bot/runs/claims.take_back). Then nothing is written and
+:class:`RunTakenBack` is raised, so a run's results are stored once, by one worker.
+The check locks the run's row, so a take-back waits for the write and then finds
+the run finished.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, text, update
+from sqlalchemy import ColumnElement, Connection, text, update
 from sqlalchemy.orm import Session
 
 from bot.db import autocommit_on_postgres
@@ -35,6 +42,10 @@ from bot.runs.failures import record_success
 from bot.runs.record import RunRecord, mark_written, run_record, store_finished
 from bot.runs.window import ADVANCE_CTE_PG
 from searches.base import SourceResult, TimeWindow
+
+
+class RunTakenBack(Exception):
+    """The run was taken back from this worker (its heartbeat stopped); another runs it."""
 
 
 @dataclass(frozen=True)
@@ -74,11 +85,34 @@ def store_results(
             _fold_into_run(session, results, taken)
         return
     search, run, plan = results.search, results.run, results.plan
+    if not hold_run(session, run):
+        session.rollback()
+        raise RunTakenBack(f"run {run.id} was taken back from worker {run.worker}")
     applied = apply_plan(session, search, run.id, plan, results.now, thread_replies=thread_replies)
     counts = {"alerts_new": len(applied.new_ids), "alerts_updated": applied.updated}
     store_finished(session, search, run, results.record(), counts, advance=results.advance)
     record_success(session, search, run)
     session.commit()
+
+
+def hold_run(session: Session, run: SearchRun) -> bool:
+    """Lock the run's row in this transaction if it is still RUNNING under our claim.
+
+    A write (not a SELECT ... FOR UPDATE) so that SQLite takes its write lock here
+    too: no take-back can commit between this check and the run's commit.
+    """
+    held = session.execute(
+        update(SearchRun)
+        .where(*_ours(run))
+        .values(worker=SearchRun.worker)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(held.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _ours(run: SearchRun) -> tuple[ColumnElement[bool], ...]:
+    worker = SearchRun.worker.is_(None) if run.worker is None else SearchRun.worker == run.worker
+    return (SearchRun.id == run.id, SearchRun.status == RunStatus.RUNNING, worker)
 
 
 def fits_one_statement(plan: Plan, search: Search) -> bool:
@@ -95,6 +129,13 @@ def fits_one_statement(plan: Plan, search: Search) -> bool:
 
 # The run's counts come from the rows this statement wrote, as the transactional path
 # counts them: alerts inserted, alerts seen again that were still open.
+_OWNED_CTE_PG = """
+    owned AS (
+        SELECT id FROM search_runs
+        WHERE id = :run_id AND status = :running AND worker IS NOT DISTINCT FROM CAST(:worker AS text)
+        FOR UPDATE
+    )
+"""
 _RUN_RECORD_CTE_PG = """
     finished AS (
         UPDATE search_runs
@@ -103,14 +144,16 @@ _RUN_RECORD_CTE_PG = """
             hits = :hits, alerts_new = (SELECT count(*) FROM a),
             alerts_updated = (SELECT count(*) FROM bumped), suppressed = :suppressed,
             error = :error, duration_ms = :duration_ms, finished_at = :finished_at
-        WHERE id = :run_id
+        WHERE id = :run_id AND EXISTS (SELECT 1 FROM owned)
     )
 """
 _WRITE_RUN_PG = text(
     " ".join(  # whitespace collapsed: under 4 kB, psycopg caches the statement's conversion
-        f"WITH {NEW_ALERT_CTES}, {SEEN_AGAIN_CTES}, {_RUN_RECORD_CTE_PG}, {ADVANCE_CTE_PG}"
+        f"WITH {_OWNED_CTE_PG}, {NEW_ALERT_CTES}, {SEEN_AGAIN_CTES}, {_RUN_RECORD_CTE_PG},"
+        f" {ADVANCE_CTE_PG}"
         " SELECT 'new' AS kind, id, dedupe_key AS value FROM a"
-        " UNION ALL SELECT 'seen', id, channel FROM bumped".split()
+        " UNION ALL SELECT 'seen', id, channel FROM bumped"
+        " UNION ALL SELECT 'owned', id, NULL FROM owned".split()
     )
 )
 
@@ -124,15 +167,22 @@ def _write_one_statement(session: Session, results: RunResults) -> list[SeenAgai
         **seen_again_params(plan.seen, run.id, now),
         **record,
         "succeeded": RunStatus.SUCCEEDED.value,
+        "running": RunStatus.RUNNING.value,
+        "worker": run.worker,
         "advance": results.advance,
     }
     created: dict[str, int] = {}
     still_open = 0
+    owned = False
     for kind, alert_id, value in session.connection().execute(_WRITE_RUN_PG, params):
         if kind == "new":
             created[value] = alert_id
-        else:
+        elif kind == "seen":
             still_open += 1
+        else:
+            owned = True
+    if not owned:  # every part of the statement wrote nothing
+        raise RunTakenBack(f"run {run.id} was taken back from worker {run.worker}")
     counts = {"alerts_new": len(created), "alerts_updated": still_open}
     mark_written(run, {"status": RunStatus.SUCCEEDED, **record, **counts})
     return fold_taken(session, search, plan.new, created)

@@ -30,7 +30,7 @@ from bot.models import RunStatus, Search, SearchRun, utcnow
 from bot.ops.metrics import SOURCE_ERRORS
 from bot.pipeline import Plan, SearchSpec, decide
 from bot.runs.failures import record_failure, warn_owner
-from bot.runs.results import RunResults, store_results
+from bot.runs.results import RunResults, RunTakenBack, hold_run, store_results
 from bot.runs.source_call import RunTimeout, run_source
 from bot.runs.window import advances, catchup_note, compute_window
 from bot.runtime import Runtime
@@ -267,6 +267,9 @@ def run_search(
             store_results(
                 session, connection, results, thread_replies=runtime.settings.thread_replies
             )
+        except RunTakenBack as exc:  # another worker runs it now: write nothing more
+            log.warning("search %s: %s; its results are dropped", search_id, exc)
+            return run
         except Exception as exc:
             session.rollback()
             log.exception("search %s: run %s could not store its results", search_id, run_id)
@@ -365,6 +368,12 @@ def _finish_failed(
     now: datetime,
     started: float,
 ) -> SearchRun:
+    if not hold_run(session, run):  # taken back meanwhile: the run is another worker's now
+        session.rollback()
+        log.warning(
+            "search %s: run %s was taken back; its failure is not recorded", search.id, run.id
+        )
+        return run
     run.status = status
     run.error = error[:4000]
     _finish(run, now, started)

@@ -84,6 +84,6 @@ ADVANCE = (
 ADVANCE_CTE_PG = """
     advanced AS (
         UPDATE searches SET last_window_end = :window_end
-        WHERE id = :search_id AND CAST(:advance AS boolean)
+        WHERE id = :search_id AND CAST(:advance AS boolean) AND EXISTS (SELECT 1 FROM owned)
     )
 """
