@@ -10,7 +10,7 @@ commits: the caller's transaction does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,12 +35,15 @@ class Scope:
     everything: bool = False
     searches: Sequence[Search] = ()
     tags: Sequence[str] = ()
+    hidden: int = 0  # searches covered that the reader may not see (named only by count)
 
     def describe(self) -> str:
         if self.everything:
             return "every search"
         parts = [code(s.name, 80) for s in self.searches]
         parts += [f"tag {code(t, 40)}" for t in self.tags]
+        if self.hidden:
+            parts.append(f"{self.hidden} other search{'es' if self.hidden > 1 else ''}")
         return ", ".join(parts)
 
 
@@ -133,13 +136,17 @@ def channels_of(searches: Sequence[Search]) -> list[str]:
     return sorted({c for c in (s.channel or s.owner for s in searches) if c})
 
 
-def describe(window: MaintenanceWindow, session: Session) -> str:
-    """One mrkdwn line: ``M-2`` · from … to … · what it covers · reason · by whom."""
-    scope = Scope(
-        window.everything,
-        [s for s in (session.get(Search, i) for i in window.search_ids or []) if s],
-        window.tags or [],
-    )
+def describe(
+    window: MaintenanceWindow, session: Session, may_see: Callable[[Search], bool] | None = None
+) -> str:
+    """One mrkdwn line: ``M-2`` · from … to … · what it covers · reason · by whom.
+
+    ``may_see``: the reader's visibility rule (bot/alerts/visibility.py); searches the
+    reader may not see are counted, not named.
+    """
+    covered = [s for s in (session.get(Search, i) for i in window.search_ids or []) if s]
+    shown = [s for s in covered if may_see is None or may_see(s)]
+    scope = Scope(window.everything, shown, window.tags or [], hidden=len(covered) - len(shown))
     reason = f" · {escape_mrkdwn(window.reason)}" if window.reason else ""
     return (
         f"*{Ref.MAINTENANCE(window.id)}* · {_when(window.starts_at)} to {_when(window.ends_at)} · "

@@ -59,3 +59,21 @@ def test_it_refuses_bad_input_and_non_admins_silencing_everything(
     said(standin, "U_ALICE", "Scheduled")
     [window] = windows(runtime)
     assert window.everything and window.reason == "rack swap"
+
+
+def test_the_list_names_only_searches_the_reader_may_see(
+    runtime: Runtime, standin: SlackStandIn, bot: BotServer
+) -> None:
+    add_search(runtime, name="Payroll exports", owner="U_BOB")  # posts to #alerts
+    standin.send_command(
+        "U_BOB", "C_ALERTS", 'maintenance add for=2h search="Payroll exports" payroll migration'
+    )
+    said(standin, "U_BOB", "Scheduled")
+    standin.send_command("U_ALICE", "C_ALERTS", "maintenance add for=1h all rack swap")
+    said(standin, "U_ALICE", "Scheduled")
+    before = len(standin.ephemerals("U_DAVE", "C_GENERAL"))
+    standin.send_command("U_DAVE", "C_GENERAL", "maintenance list")  # Dave is not in #alerts
+    found = wait_for(lambda: standin.ephemerals("U_DAVE", "C_GENERAL")[before:], what="Dave's list")
+    text = found[-1].text
+    assert "rack swap" in text and "every search" in text  # a window over everything: shown
+    assert "Payroll" not in text and "payroll migration" not in text

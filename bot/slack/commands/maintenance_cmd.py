@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from bot.alerts import maintenance
 from bot.alerts.permissions import check_act_on_search, is_admin
+from bot.alerts.visibility import Viewer
 from bot.errors import InvalidInput, PermissionDenied
-from bot.models import Search, utcnow
+from bot.models import MaintenanceWindow, Search, utcnow
 from bot.slack.commands.parse import Args
 from bot.slack.commands.router import REGISTRY, CommandContext, Reply
 from bot.text.escape import code
@@ -96,12 +97,16 @@ def add(ctx: CommandContext, args: Args) -> Reply:
 @REGISTRY.add("maintenance list", "/411 maintenance list", "maintenance windows running or to come")
 def list_windows(ctx: CommandContext, args: Args) -> Reply:
     now = utcnow()
+    viewer = ctx.viewer
     with ctx.db as session:
         lines = []
         for window in maintenance.live_windows(session, now):
+            if not _may_see_window(viewer, window, session):
+                continue
             state = "🛠️ running" if window.starts_at <= now else "🗓️ scheduled"
             counted = f" · {window.suppressed_count} suppressed" if window.suppressed_count else ""
-            lines.append(f"{state} · {maintenance.describe(window, session)}{counted}")
+            line = maintenance.describe(window, session, viewer.may_see_search)
+            lines.append(f"{state} · {line}{counted}")
     if not lines:
         return Reply("No maintenance window is running or scheduled.")
     return Reply("*Maintenance windows*\n" + "\n".join(lines[:40]))
@@ -121,3 +126,10 @@ def cancel(ctx: CommandContext, args: Args) -> Reply:
             raise PermissionDenied("Only whoever scheduled it, or an admin, may cancel it.")
         maintenance.cancel_window(session, window, ctx.actor.user_id, now)
     return Reply(f"{Ref.MAINTENANCE(window.id)} is cancelled; alerts are posted again.")
+
+
+def _may_see_window(viewer: Viewer, window: MaintenanceWindow, session: Session) -> bool:
+    """A window over everything or tags is shown to all; over searches, to whoever sees one."""
+    if window.everything or window.tags or viewer.is_admin or window.created_by == viewer.user_id:
+        return True
+    return any(viewer.may_see_search(s) for s in maintenance.covered_searches(session, window))
