@@ -114,7 +114,7 @@ def deliver(args: argparse.Namespace, report: ConversionReport, what: str) -> in
     report.write(sys.stdout, sys.stderr, verbose=args.verbose)
     definitions = distinct_names(report.converted)
     if args.out and not args.dry_run:
-        for path in write_yaml(definitions, args.out):
+        for path in write_yaml(report.converted, definitions, args.out):
             print(f"wrote {path}")
     saved_ok = True
     if (args.db or not args.out) and definitions:

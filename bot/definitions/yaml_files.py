@@ -248,9 +248,11 @@ _Dumper.add_representer(str, _str_representer)
 def dump_definition(defn: SearchDefinition, *, redact: bool = False) -> str:
     """The definition as YAML; ``redact`` masks secrets, for showing it to people."""
     as_dict = redacted_definition_dict if redact else definition_to_dict
-    return yaml.dump(
-        as_dict(defn, compact=True), Dumper=_Dumper, sort_keys=False, allow_unicode=True
-    )
+    return _dump(as_dict(defn, compact=True))
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
 
 def export_searches(session: Session, refs: Iterable[str] = ()) -> list[SearchDefinition]:
@@ -271,7 +273,13 @@ def file_name(name: str) -> str:
     return f"{slug[:80]}.yaml"
 
 
-def write_directory(definitions: list[SearchDefinition], directory: Path) -> list[Path]:
+def write_directory(
+    definitions: list[SearchDefinition],
+    directory: Path,
+    examples: Mapping[str, Any] | None = None,
+) -> list[Path]:
+    """One YAML file per search; ``examples`` (per search name) are written into its file."""
+    examples = examples or {}
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     used: set[str] = set()
@@ -282,7 +290,10 @@ def write_directory(definitions: list[SearchDefinition], directory: Path) -> lis
             name, n = f"{stem}-{n}.yaml", n + 1
         used.add(name)
         path = directory / name
-        path.write_text(dump_definition(defn), encoding="utf-8")
+        text = dump_definition(defn)
+        if examples.get(defn.name):
+            text += _dump({"examples": examples[defn.name]})
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
 

@@ -37,8 +37,17 @@ def _with_origin(defn: SearchDefinition) -> SearchDefinition:
     return dataclasses.replace(defn, name=defn.name[: NAME_MAX - len(suffix)] + suffix)
 
 
-def write_yaml(definitions: list[SearchDefinition], directory: Path) -> list[Path]:
-    return write_directory(definitions, directory)
+def write_yaml(
+    converted: list[Converted], definitions: list[SearchDefinition], directory: Path
+) -> list[Path]:
+    """One file per search (``definitions``: those of ``converted`` under distinct names),
+    with the rule's examples in it."""
+    examples = {
+        defn.name: item.examples
+        for item, defn in zip(converted, definitions, strict=True)
+        if item.examples
+    }
+    return write_directory(definitions, directory, examples)
 
 
 def save(

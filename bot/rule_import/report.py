@@ -8,18 +8,20 @@ rule ends up in exactly one of the two lists, and the caller decides from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.definitions.search import SearchDefinition
 
 
 @dataclass(frozen=True)
 class Converted:
-    """One rule that became a search; ``notes`` lists what of the rule was not carried over."""
+    """One rule that became a search; ``notes`` lists what of the rule was not carried over,
+    ``examples`` the events that prove it (written as the search's ``examples:``)."""
 
     where: str  # the file, and the rule's place in it when a file holds several
     definition: SearchDefinition
     notes: tuple[str, ...] = ()
+    examples: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ others: none, Sigma's own field names).
 What a rule carries over: title (the search's name), description, level (the
 priority), tags (ATT&CK ids among them, shown on every alert), references and
 false positives (the alert's body), and the rule id (``origin: sigma:<id>``, so
-importing the rule again updates its search instead of adding another).
+importing the rule again updates its search instead of adding another). A rule
+file with its regression event beside it also brings that event, shaped as the
+pipeline's documents, as the search's ``must_fire`` example (sigma_events.py).
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from bot.errors import InvalidInput
 from bot.models.enums import Priority
 from bot.rule_import.options import ImportOptions
 from bot.rule_import.report import ConversionReport, Converted, NotConverted
+from bot.rule_import.sigma_events import NO_PIPELINE, NotAnEvent, must_fire_examples
 from searches.base import FieldError
 
 AUTO = "auto"  # the default pipeline for each rule's log source
-NO_PIPELINE = "none"  # Sigma's own field names, as in the rule
 DEFAULT_PIPELINE_OF_PRODUCT = {"windows": "ecs_windows", "zeek": "ecs_zeek_beats"}
 DEFAULT_INDEX_OF_PRODUCT = {"windows": "winlogbeat-*"}
 DEFAULT_INDEX = "logs-*"
@@ -115,9 +117,14 @@ def _unescape_slashes(detection: Any) -> None:
 
 
 def convert_text(
-    text: str, where: str, options: ImportOptions, pipeline: str = AUTO
+    text: str,
+    where: str,
+    options: ImportOptions,
+    pipeline: str = AUTO,
+    rule_path: Path | None = None,
 ) -> ConversionReport:
-    """Every rule in one file's text (a file may hold several YAML documents)."""
+    """Every rule in one file's text (a file may hold several YAML documents); a file of one
+    rule at ``rule_path`` with an event beside it gets that event as its example."""
     from sigma.collection import SigmaCollection
     from sigma.exceptions import SigmaError
     from sigma.rule import SigmaRule
@@ -154,7 +161,16 @@ def convert_text(
         except (SigmaError, ValueError) as exc:
             report.failed.append(NotConverted(place, label, _reason(exc)))
             continue
-        report.converted.append(Converted(place, defn, _not_carried(rule)))
+        notes = _not_carried(rule)
+        examples = None
+        if rule_path is not None and len(rules) == 1:
+            try:
+                examples = must_fire_examples(
+                    rule_path, rule.logsource, pipeline_for(rule, pipeline)
+                )
+            except NotAnEvent as exc:
+                notes += (f"example: {exc}",)
+        report.converted.append(Converted(place, defn, notes, examples))
     return report
 
 
@@ -169,7 +185,7 @@ def convert_paths(
         except (OSError, UnicodeDecodeError) as exc:
             report.failed.append(NotConverted(str(path), "(file)", f"cannot read: {exc}"))
             continue
-        report.extend(convert_text(text, str(path), options, pipeline))
+        report.extend(convert_text(text, str(path), options, pipeline, rule_path=path))
     return report
 
 

@@ -5,7 +5,8 @@ search's query runs on them through the file source, the same Lucene engine that
 serves ``source: file`` (an ``elasticsearch`` search is read as the file source
 reads it: same query, mode, group-by and time field). With ``cluster``, the events
 are indexed into a scratch index of that cluster and the search's own source runs
-there, which checks the query as the cluster parses it. Either way the pipeline's
+there (with the mappings of the newest index the search's pattern matches, so a keyword
+field stays one), which checks the query as the cluster parses it. Either way the pipeline's
 condition (``bot.pipeline.condition.evaluate``) says whether the search fires.
 """
 
@@ -146,7 +147,9 @@ def _on_cluster(
     operations: list[dict[str, Any]] = []
     for event in events:
         operations += [{"index": {"_index": index}}, event]
+    pattern = str(defn.source_config.get("index", ""))
     try:
+        raw.indices.create(index=index, body=_like_the_real_index(raw, pattern))
         raw.bulk(body=operations, refresh="wait_for")
         config = {k: v for k, v in defn.source_config.items() if k not in ("path", "id_field")}
         config.update(index=index, cluster=cluster)
@@ -155,6 +158,35 @@ def _on_cluster(
         return ElasticsearchSource(parsed, context).run(window)
     finally:
         raw.indices.delete(index=index, ignore_unavailable=True)
+
+
+def _like_the_real_index(raw: Any, pattern: str) -> dict[str, Any]:
+    """The mappings and analysis settings of the newest index ``pattern`` matches, so the
+    examples are indexed as the real data is (a keyword stays a keyword, a normalizer
+    applies: an imported Sigma rule's query is written for Winlogbeat's keyword fields);
+    nothing (dynamic mapping) when the pattern matches no index."""
+    if not pattern:
+        return {}
+    lenient = {"allow_no_indices": True, "ignore_unavailable": True}
+    try:
+        settings = _body(raw.indices.get_settings(index=pattern, **lenient))
+        mappings = _body(raw.indices.get_mapping(index=pattern, **lenient))
+    except Exception as exc:  # either client's error type: the examples cannot be placed
+        raise SourceError(f"cannot read the mapping of {pattern}: {exc}") from None
+    if not settings:
+        return {}
+    newest = max(
+        settings, key=lambda name: int(settings[name]["settings"]["index"]["creation_date"])
+    )
+    body: dict[str, Any] = {"mappings": mappings.get(newest, {}).get("mappings", {})}
+    analysis = settings[newest]["settings"]["index"].get("analysis")
+    if analysis:
+        body["settings"] = {"analysis": analysis}
+    return body
+
+
+def _body(response: Any) -> dict[str, Any]:
+    return dict(getattr(response, "body", response))
 
 
 def summary(outcomes: list[Outcome]) -> str:

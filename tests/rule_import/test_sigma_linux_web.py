@@ -20,10 +20,11 @@ from bot.definitions.store import find_search_by_origin
 from bot.rule_import.options import ImportOptions
 from bot.rule_import.output import distinct_names, save
 from bot.rule_import.sigma import AUTO, NO_PIPELINE, convert_paths
+from bot.rule_import.sigma_events import put
 from bot.runs.runner import preview_search
 from bot.runtime import Runtime
 from searches.base import TimeWindow
-from tests.rule_import.corpus import LINUX_AND_WEB, corpus_files, put, queried_fields
+from tests.rule_import.corpus import LINUX_AND_WEB, corpus_files, queried_fields
 from tests.rule_import.expectations import expected, report_difference
 
 NOW = datetime.now(UTC).replace(microsecond=0)
