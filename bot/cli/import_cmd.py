@@ -35,7 +35,9 @@ def _register_sigma(formats: Any) -> None:
         help="Sigma rules, through pySigma's Elasticsearch (Lucene) backend",
         description="Convert Sigma rules (files, or folders searched for .yml/.yaml) into "
         "Elasticsearch searches. Carried over: title, description, level (priority), tags, "
-        "references and false positives (alert body), rule id (a re-import updates).",
+        "references and false positives (alert body), rule id (a re-import updates). With --out, "
+        "a rule's regression event beside it (event.json) becomes its must_fire example, for "
+        "`411 search verify`.",
     )
     sigma.add_argument("paths", nargs="+", metavar="FILE|DIR")
     sigma.add_argument(

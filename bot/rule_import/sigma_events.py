@@ -79,8 +79,8 @@ def ecs_names(logsource: Any, raw_fields: list[str], pipeline: str) -> dict[str,
 
     One probe rule with a selection per raw field goes through the pipeline once.
     """
-    from sigma.collection import SigmaCollection
     from sigma.pipelines.elasticsearch import pipelines
+    from sigma.rule import SigmaRule
 
     if pipeline == NO_PIPELINE:
         return {raw: [raw] for raw in raw_fields}
@@ -90,7 +90,7 @@ def ecs_names(logsource: Any, raw_fields: list[str], pipeline: str) -> dict[str,
         "logsource": logsource.to_dict(),
         "detection": {**selections, "condition": "1 of probe*"},
     }
-    [rule] = SigmaCollection.from_dicts([rule_dict]).rules
+    rule = SigmaRule.from_dict(rule_dict)
     pipelines[pipeline]().apply(rule)
     detections = rule.detection.detections
     return {

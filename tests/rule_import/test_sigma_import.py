@@ -6,6 +6,7 @@ Elasticsearch and builds the Slack message of the alert it makes.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +261,44 @@ def test_tags_on_an_alert_are_escaped_and_capped() -> None:
     assert "`*bold*`" in line  # inside a code span: no formatting
     assert f"+{22 - MAX_TAGS} more" in line
     assert tag_blocks(Search(name="y", tags=[])) == []
+
+
+def test_an_event_beside_a_rule_becomes_its_example_and_anything_else_is_said(
+    tmp_path: Path, capsys: Any
+) -> None:
+    rules, out = tmp_path / "rules", tmp_path / "out"
+    rules.mkdir()
+    (rules / "shadow.yml").write_text(RULE, encoding="utf-8")
+    event = {
+        "Event": {
+            "System": {"EventID": 1, "Channel": "audit", "Computer": "web-1"},
+            "EventData": {"Image": "/usr/bin/cat", "CommandLine": "cat /etc/shadow"},
+        }
+    }
+    (rules / "shadow.json").write_text(json.dumps(event), encoding="utf-8")
+    other = RULE.replace(RULE_ID, "6f1a3c2e-7b9d-4e8a-9c1f-2d3e4f5a6b7c").replace(
+        "title: Shadow file", "title: Other shadow file"
+    )
+    (rules / "other.yml").write_text(other, encoding="utf-8")
+    (rules / "other.json").write_text('{"not": "an event record"}', encoding="utf-8")
+
+    assert main(["import", "sigma", str(rules), "--out", str(out), "-v"]) == 0
+    printed = capsys.readouterr().out
+    assert "not carried over: example: other.json: not a Windows event record" in printed
+
+    written = yaml.safe_load((out / "shadow-file-read-by-a-shell-tool.yaml").read_text())
+    # Linux rules keep Sigma's field names (pipeline none): the event's raw fields, as queried.
+    assert written["examples"] == {
+        "must_fire": [
+            {
+                "Image": "/usr/bin/cat",
+                "CommandLine": "cat /etc/shadow",
+                "EventID": 1,
+                "Channel": "audit",
+                "ComputerName": "web-1",
+            }
+        ]
+    }
+    assert "examples" not in yaml.safe_load(
+        (out / "other-shadow-file-read-by-a-shell-tool.yaml").read_text()
+    )
