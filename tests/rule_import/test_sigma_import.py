@@ -175,17 +175,18 @@ def test_a_title_taken_by_another_search_gets_the_rule_id_in_the_name(
 
 
 def test_yaml_out_round_trips_through_search_import(
-    cli_env: str, rules: Path, tmp_path: Path, capsys: Any
+    cli_env: str, rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    out_dir = tmp_path / "out"
-    code = main(["import", "sigma", str(rules / "linux" / "shadow.yml"), "--out", str(out_dir)])
-    assert code == 0
+    # `search import` checks the cluster's name and that the alerts go somewhere.
+    monkeypatch.setenv("ELASTICSEARCH_URL", "http://127.0.0.1:9")
+    out_dir, shadow = tmp_path / "out", str(rules / "linux" / "shadow.yml")
+    assert main(["import", "sigma", shadow, "--out", str(out_dir), "--channel", "C0123"]) == 0
     [written] = out_dir.glob("*.yaml")
     data = yaml.safe_load(written.read_text())
     assert data["origin"] == f"sigma:{RULE_ID}" and data["priority"] == "high"
     assert searches(cli_env) == {}  # --out alone writes files only
     assert main(["search", "import", str(out_dir)]) == 0
-    assert main(["import", "sigma", str(rules / "linux" / "shadow.yml"), "--db"]) == 0
+    assert main(["import", "sigma", shadow, "--db", "--channel", "C0123"]) == 0
     assert "1 unchanged" in capsys.readouterr().out  # the same search, matched by its origin
     assert list(searches(cli_env)) == [f"sigma:{RULE_ID}"]
 
