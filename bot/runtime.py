@@ -39,7 +39,7 @@ class Runtime:
     def slack_client(self) -> WebClient:
         # The base URL is a setting, so the same bot talks to Slack or to the local stand-in.
         # Every call is counted for /metrics (by method and outcome).
-        from bot.ops.metrics import CountingWebClient
+        from bot.metrics import CountingWebClient
 
         return CountingWebClient(
             token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url

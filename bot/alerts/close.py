@@ -3,19 +3,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from bot.alerts import transitions
 from bot.models import Alert, AlertState
 from bot.models.base import SYSTEM
+from bot.models.enums import AlertAction, Resolution
 
-if TYPE_CHECKING:  # the pipeline imports this module: no import back at run time
-    from bot.pipeline.plan import Closing
+__all__ = ["Closing", "close_alert"]
 
-__all__ = ["close_alert"]
+
+@dataclass
+class Closing:
+    """An alert a run's plan closes: autoclose (too old) or auto-resolve (condition cleared)."""
+
+    alert_id: int
+    key: str
+    resolution: Resolution
+    action: AlertAction
+    reason: str
 
 
 def close_alert(

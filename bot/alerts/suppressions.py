@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from bot.alerts.keys import key_of_fields
 from bot.errors import InvalidInput, NotFound
 from bot.models import Alert, Search, Suppression, utcnow
-from bot.pipeline.fields import lookup
 from bot.text.escape import code, escape_mrkdwn
+from bot.text.fields import lookup
 from bot.text.refs import Ref
 
 MIN_SPAN = timedelta(minutes=1)

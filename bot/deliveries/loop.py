@@ -6,7 +6,7 @@ with no transaction open, and recorded as SENT together with its effects (the
 alert's channel and ts) in one transaction. ``next_attempt_at`` of a SENDING row
 is its lease. A row SENDING under a worker whose heartbeat stopped (or whose
 process on this host is gone) returns to PENDING marked *ambiguous* within seconds
-(``bot/runs/heartbeat.py``); the lease is the fallback for anything else. Before an
+(``bot/heartbeat.py``); the lease is the fallback for anything else. Before an
 ambiguous post is retried, the channel is searched for the delivery's key
 (``sender.find_posted``) so a post Slack accepted just before a crash or a timeout
 is recorded, not repeated. Any attempt whose outcome is unknown (a timeout, a lost
@@ -41,7 +41,9 @@ from bot.background import BackgroundLoop
 from bot.deliveries import sender
 from bot.deliveries.lanes import Lanes
 from bot.deliveries.outcomes import AMBIGUOUS, POST_KINDS, Outcomes, is_ambiguous
+from bot.heartbeat import Heartbeat, Liveness, worker_name
 from bot.logs import FailureLog
+from bot.metrics import RECLAIMED, CountingWebClient
 from bot.models import (
     Alert,
     Delivery,
@@ -49,8 +51,6 @@ from bot.models import (
     DeliveryStatus,
     utcnow,
 )
-from bot.ops.metrics import RECLAIMED, CountingWebClient
-from bot.runs.heartbeat import Heartbeat, Liveness, worker_name
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

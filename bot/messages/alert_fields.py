@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.models import Search
-from bot.pipeline.fields import MISSING, lookup
 from bot.text.escape import code, safe_text, slack_date
+from bot.text.fields import MISSING, lookup
 
 # Words shown in capitals in labels; everything else is "Capitalised words".
 _ACRONYMS = {"ip", "id", "url", "os", "http", "dns", "uri", "tls", "ssl", "api", "ssh", "cpu"}

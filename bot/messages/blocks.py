@@ -21,7 +21,6 @@ from bot.messages.alert_fields import alert_fields, chosen_fields, value_text
 from bot.messages.ids import SNOOZE_CHOICES, ActionId, MoreChoice, alert_block_id
 from bot.messages.pointers import source_pointer
 from bot.models import Alert, AlertState, Priority, Resolution, Search
-from bot.pipeline.fields import MISSING, lookup
 from bot.text.escape import (
     code,
     escape_mrkdwn,
@@ -31,6 +30,7 @@ from bot.text.escape import (
     slack_date,
     truncate,
 )
+from bot.text.fields import MISSING, lookup
 from bot.text.refs import Ref
 
 Block = dict[str, Any]

@@ -1,6 +1,6 @@
 """The worker's operations endpoint: ``/metrics``, ``/livez``, ``/readyz`` (port ``OPS_PORT``).
 
-- ``/metrics``: Prometheus text format (bot/ops/metrics.py).
+- ``/metrics``: Prometheus text format (bot/metrics.py).
 - ``/livez``: 200 while the worker's loops are running (a restart would help otherwise);
   a database outage does not make the worker dead.
 - ``/readyz``: 200 when the database answers and the oldest unsent delivery is younger
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
-from bot.ops.metrics import CONTENT_TYPE, exposition
+from bot.metrics import CONTENT_TYPE, exposition
 from bot.ops.status import ready
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 
 from bot.deliveries.outcomes import AMBIGUOUS
+from bot.heartbeat import DEAD_AFTER
 from bot.models import (
     Alert,
     Delivery,
@@ -23,7 +24,6 @@ from bot.models import (
     WorkerHeartbeat,
     utcnow,
 )
-from bot.runs.heartbeat import DEAD_AFTER
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

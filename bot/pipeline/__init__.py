@@ -7,8 +7,9 @@ the deliveries towards Slack, in the caller's transaction. A real run and a
 preview therefore share every decision.
 """
 
+from bot.alerts.close import Closing
 from bot.pipeline.apply import apply_plan
 from bot.pipeline.decide import SearchSpec, decide
-from bot.pipeline.plan import Closing, NewAlert, Plan, SeenAgain
+from bot.pipeline.plan import NewAlert, Plan, SeenAgain
 
 __all__ = ["Closing", "NewAlert", "Plan", "SearchSpec", "SeenAgain", "apply_plan", "decide"]

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.alerts.close import Closing
 from bot.models import AlertAction, Resolution
-from bot.pipeline.plan import Closing
 from searches.durations import format_duration
 
 

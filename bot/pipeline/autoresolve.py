@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from bot.alerts.close import Closing
 from bot.models import AlertAction, Resolution
-from bot.pipeline.plan import Closing
 
 
 def auto_resolve(

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.models.enums import ConditionOp
-from bot.pipeline.fields import MISSING, lookup
+from bot.text.fields import MISSING, lookup
 from searches.base import Hit, ResultKind, SourceResult
 
 _COMPARE: dict[ConditionOp, Callable[[int, int], bool]] = {

@@ -16,13 +16,13 @@ from bot.pipeline.autoresolve import auto_resolve
 from bot.pipeline.burst import is_burst
 from bot.pipeline.condition import Candidate, evaluate
 from bot.pipeline.dedupe import all_open, fold, stale_alerts
-from bot.pipeline.fields import MISSING, lookup
 from bot.pipeline.keys import alert_key, missing_key_fields
 from bot.pipeline.plan import NewAlert, Plan, SeenAgain
 from bot.pipeline.render import TitleHints, render_alert
 from bot.pipeline.renotify import renotify_reason
 from bot.pipeline.state import read_state
 from bot.pipeline.suppress import matching
+from bot.text.fields import MISSING, lookup
 from searches.base import ResultKind, SourceResult, TimeWindow
 from searches.durations import format_duration
 

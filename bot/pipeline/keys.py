@@ -13,7 +13,7 @@ from bot.alerts.keys import (
     key_of_group,
 )
 from bot.pipeline.condition import Candidate
-from bot.pipeline.fields import MISSING, lookup
+from bot.text.fields import MISSING, lookup
 
 COUNT_KEY = "count"  # the one alert of a plain count condition
 OWN = "own"  # the part of a key that tells apart results lacking a key field

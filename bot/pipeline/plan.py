@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.models.enums import AlertAction, Resolution
+from bot.alerts.close import Closing
 
 
 @dataclass
@@ -28,15 +28,6 @@ class SeenAgain:
     occurrences: int  # added to the alert's occurrences
     fields: dict[str, Any]
     renotify: str | None = None  # why it is notified again ("repeat interval", "snooze ended")
-
-
-@dataclass
-class Closing:
-    alert_id: int
-    key: str
-    resolution: Resolution
-    action: AlertAction
-    reason: str
 
 
 @dataclass

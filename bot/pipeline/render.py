@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import InvalidInput
-from bot.pipeline.fields import MISSING, lookup, template_fields
+from bot.text.fields import MISSING, lookup, template_fields
 from bot.text.templates import render_template
 
 TITLE_LIMIT = 300

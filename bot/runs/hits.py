@@ -15,10 +15,10 @@ from typing import Any
 
 from bot.definitions.search import definition_from_search
 from bot.models import Alert, Search
-from bot.pipeline.fields import MISSING, lookup
 from bot.runs.runner import open_source
 from bot.runs.source_call import RunTimeout, run_source
 from bot.runtime import Runtime
+from bot.text.fields import MISSING, lookup
 from searches.base import ResultKind, SourceError, TimeWindow
 
 MAX_HITS = 50  # the modal shows the first ones; Discover has the rest

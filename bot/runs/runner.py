@@ -26,8 +26,8 @@ from bot.definitions.checks import OWNER_WARNINGS, run_findings
 from bot.definitions.search import SearchDefinition, definition_from_search
 from bot.errors import BotError, InvalidInput, NotFound
 from bot.logs import FailureLog
+from bot.metrics import SOURCE_ERRORS
 from bot.models import RunStatus, Search, SearchRun, utcnow
-from bot.ops.metrics import SOURCE_ERRORS
 from bot.pipeline import Plan, SearchSpec, decide
 from bot.runs.failures import record_failure, warn_owner
 from bot.runs.results import RunResults, RunTakenBack, hold_run, store_results

@@ -27,8 +27,8 @@ from sqlalchemy import bindparam, select, update
 
 from bot.definitions.schedule import Schedule, parse_schedule
 from bot.logs import FailureLog
+from bot.metrics import MISSED
 from bot.models import Search, utcnow
-from bot.ops.metrics import MISSED
 from bot.runs.claims import create_due_runs
 from bot.runtime import Runtime
 

@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.alerts.maintenance import announce_due
 from bot.alerts.snooze_expiry import expire_snoozes
+from bot.heartbeat import Heartbeat, Liveness, worker_name
 from bot.logs import FailureLog
-from bot.models import Search, utcnow
-from bot.ops.metrics import (
+from bot.metrics import (
     LATENESS,
     LEASE_HELD,
     MISSED,
@@ -29,6 +29,7 @@ from bot.ops.metrics import (
     RUNS,
     SOURCE_SECONDS,
 )
+from bot.models import Search, utcnow
 from bot.runs.claims import (
     Claimed,
     claim_runs,
@@ -37,7 +38,6 @@ from bot.runs.claims import (
     recover_stale,
     take_back,
 )
-from bot.runs.heartbeat import Heartbeat, Liveness, worker_name
 from bot.runs.lease import Lease
 from bot.runs.runner import RunStats, run_search
 from bot.runs.scheduler import SearchScheduler

@@ -1,5 +1,5 @@
 """The WSGI app for HTTP mode: ``POST /slack/events``, ``POST /push/<search>``, ``GET /healthz``,
-``GET /metrics`` (Prometheus, bot/ops/metrics.py).
+``GET /metrics`` (Prometheus, bot/metrics.py).
 
 Every request to ``/slack/events`` must carry Slack's signature: HMAC-SHA256 of
 ``v0:{timestamp}:{body}`` with the signing secret, and a timestamp within 5
@@ -145,7 +145,7 @@ class WsgiApp:
         return _reply(start_response, response.status, response.body)
 
     def _metrics(self, start_response: StartResponse) -> Iterable[bytes]:
-        from bot.ops.metrics import CONTENT_TYPE, exposition
+        from bot.metrics import CONTENT_TYPE, exposition
 
         data = exposition(self.runtime)
         start_response(

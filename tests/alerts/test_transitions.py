@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.alerts import actions as alert_actions
 from bot.alerts.actions import ActionContext
-from bot.alerts.close import close_alert
+from bot.alerts.close import Closing, close_alert
 from bot.alerts.permissions import Actor, StaticDirectory
 from bot.alerts.transitions import SYSTEM
 from bot.config import Settings
@@ -34,7 +34,6 @@ from bot.models import (
     Search,
     utcnow,
 )
-from bot.pipeline.plan import Closing
 
 DIRECTORY = StaticDirectory(channels={"C_ALERTS": {"U_BOB", "U_CAROL"}})
 

@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from bot.deliveries.loop import DeliveryLoop
 from bot.deliveries.outcomes import is_ambiguous
 from bot.deliveries.sender import marker
+from bot.heartbeat import Liveness, look
 from bot.models import Delivery, DeliveryStatus, WorkerHeartbeat, utcnow
-from bot.runs.heartbeat import Liveness, look
 from bot.runtime import Runtime
 from standin import SlackStandIn
 from tests.slack.conftest import TOKEN, add_alert, add_search

@@ -60,7 +60,7 @@ def wait_until(check: Callable[[], Any], timeout: float, step: float = 0.05) -> 
 
 
 def pid_of(worker_name: str | None) -> int | None:
-    """Worker names are ``host:pid:role-xxxx`` (bot/runs/heartbeat.py)."""
+    """Worker names are ``host:pid:role-xxxx`` (bot/heartbeat.py)."""
     parts = (worker_name or "").split(":")
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 

@@ -15,9 +15,9 @@ from sqlalchemy import create_engine, select
 from bot.cli import main
 from bot.definitions.yaml_files import read_file
 from bot.models import Search
-from bot.pipeline.fields import template_fields
 from bot.rule_import.elastalert_filters import FilterError, convert_filters, query_settings
 from bot.rule_import.elastalert_text import TextError, format_template
+from bot.text.fields import template_fields
 from bot.text.templates import render_template
 
 from .elastalert_runs import CORPUS, rule_file

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.models import Alert, AlertAction, AlertEvent, RunStatus
-from bot.pipeline.fields import FieldView, template_fields
 from bot.runs.runner import preview_search, run_search
 from bot.runtime import Runtime
+from bot.text.fields import FieldView, template_fields
 from tests.memory_source import T0, create_memory_search
 from tests.search_servers import SearchServer
 
