@@ -48,8 +48,8 @@ pytestmark = pytest.mark.timeout(420)
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     server = None
     if request.param == "postgres":
-        if postgres_bin() is None:
-            pytest.skip("PostgreSQL binaries are not installed")
+        if postgres_bin() is None:  # like the shared Postgres fixtures: fail, never skip
+            pytest.fail("PostgreSQL binaries are not installed (apt-get install postgresql)")
         server = PrivatePostgres().start()
         url = server.url
     else:
