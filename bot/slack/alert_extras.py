@@ -112,19 +112,15 @@ def _hit_blocks(target: Target, found: AlertHits, page: int) -> list[Block]:
 
 def _lookup(context: Context, target: Target) -> AlertHits:
     """Permission first (who may act on the alert may see its hits), then the source."""
+    return _hits(context, target, *listeners._check_alert(context, target.id))
+
+
+def _hits(context: Context, target: Target, alert: Alert, search: Search | None) -> AlertHits:
+    """The hits of an alert already checked, with its search as read for the check."""
     services: Services = context["services"]
-    alert = listeners._check_only(context, target.id)
-    with services.runtime.sessions() as session:
-        search = session.get(Search, alert.search_id)
     if search is None:
         raise InvalidInput(f"The search of {Ref.ALERT(target.id)} was deleted.")
     return alert_hits(services.runtime, alert, search)
-
-
-def _oncall_group(context: Context, alert: Alert) -> str | None:
-    with context["db"] as session:
-        search = session.get(Search, alert.search_id)
-        return search.oncall_group if search else None
 
 
 def register(app: App) -> None:
@@ -141,9 +137,9 @@ def register(app: App) -> None:
             raise InvalidInput("This menu entry does not name an alert.")
         alert_id = int(raw_id)
         target = Target(alert_id, listeners._actor(context).channel_id)
-        alert = listeners._check_only(context, alert_id)
+        alert, search = listeners._check_alert(context, alert_id)
         if choice == MoreChoice.ESCALATE:
-            group = _oncall_group(context, alert)
+            group = search.oncall_group if search else None
             client.views_open(
                 trigger_id=body["trigger_id"], view=escalate_modal(target, alert, group)
             )
@@ -162,10 +158,11 @@ def register(app: App) -> None:
     ) -> None:
         ack()
         target = Target(listeners._alert_id(action), listeners._actor(context).channel_id)
-        listeners._check_only(context, target.id)
+        alert, search = listeners._check_alert(context, target.id)
         opened = client.views_open(trigger_id=body["trigger_id"], view=hits_modal(target, None))
         view_id = opened["view"]["id"]
-        client.views_update(view_id=view_id, view=hits_modal(target, _lookup(context, target)))
+        found = _hits(context, target, alert, search)
+        client.views_update(view_id=view_id, view=hits_modal(target, found))
 
     @app.action(re.compile(f"^{ActionId.HITS_PAGE}_"))
     @guarded

@@ -20,7 +20,7 @@ from bot.alerts.actions import ActionContext
 from bot.alerts.permissions import Actor, check_alert_action
 from bot.errors import BotError, InvalidInput
 from bot.messages.ids import ActionId, CallbackId, alert_id_from, burst_id_from, holder_from
-from bot.models import Alert, Resolution
+from bot.models import Alert, Resolution, Search
 from bot.slack.alert_modals import (
     Target,
     burst_resolve_modal,
@@ -77,15 +77,21 @@ def _simple(name: str, fn: Callable[[ActionContext, int], Alert]) -> Callable[..
     return guarded(listener)
 
 
-def _check_only(context: Context, alert_id: int) -> Alert:
-    """Permission check before opening a modal, so a refusal comes before any typing."""
+def _check_alert(context: Context, alert_id: int) -> tuple[Alert, Search | None]:
+    """Permission check before opening a modal, so a refusal comes before any typing.
 
-    def check(ctx: ActionContext) -> Alert:
+    Returns the alert and its search (None when deleted), as read for the check."""
+
+    def check(ctx: ActionContext) -> tuple[Alert, Search | None]:
         alert, search = alert_actions.load_alert(ctx.session, alert_id)
         check_alert_action(ctx.settings, ctx.directory, ctx.actor, search, alert)
-        return alert
+        return alert, search
 
-    return cast(Alert, _run(context, check))
+    return cast(tuple[Alert, Search | None], _run(context, check))
+
+
+def _check_only(context: Context, alert_id: int) -> Alert:
+    return _check_alert(context, alert_id)[0]
 
 
 def register(app: App) -> None:
