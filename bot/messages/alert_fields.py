@@ -23,7 +23,6 @@ from bot.text.fields import MISSING, lookup
 # Words shown in capitals in labels; everything else is "Capitalised words".
 _ACRONYMS = {"ip", "id", "url", "os", "http", "dns", "uri", "tls", "ssl", "api", "ssh", "cpu"}
 _FORMATTING = set("*_~`")  # would turn into bold/italic/strike/code in mrkdwn
-TIME_NAMES = ("@timestamp", "timestamp", "time", "event.created")
 
 
 @dataclass(frozen=True)
