@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot.alerts import actions as alert_actions
 from bot.alerts.mute import mute_alert_key
-from bot.errors import BotError, InvalidInput
+from bot.errors import InvalidInput
 from bot.messages.blocks import Block, button, mrkdwn, plain_text, when
 from bot.messages.ids import ActionId, CallbackId, MoreChoice
 from bot.models import Alert, Search
@@ -195,12 +195,10 @@ def register(app: App) -> None:
         except ValueError as exc:
             ack(response_action="errors", errors={"duration": str(exc)})
             return
-        target = Target.load(view.get("private_metadata", ""))
-        services: Services = context["services"]
-        try:
-            with services.acting(listeners._view_actor(context, target)) as ctx:
-                mute_alert_key(ctx, target.id, seconds, reason)
-        except BotError as exc:
-            ack(response_action="errors", errors={"duration": exc.message})
-            return
-        ack()
+        listeners._submit(
+            ack,
+            context,
+            view,
+            "duration",
+            lambda ctx, t: mute_alert_key(ctx, t.id, seconds, reason),
+        )
