@@ -130,9 +130,7 @@ def register(app: App) -> None:
         ack: Ack, action: dict[str, Any], body: dict[str, Any], context: Context, client: WebClient
     ) -> None:
         ack()
-        choice, _, raw_id = str((action.get("selected_option") or {}).get("value", "")).partition(
-            ":"
-        )
+        choice, _, raw_id = listeners._selected(action).partition(":")
         if not raw_id.isdigit() or choice not in set(MoreChoice):
             raise InvalidInput("This menu entry does not name an alert.")
         alert_id = int(raw_id)

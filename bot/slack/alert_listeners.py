@@ -45,6 +45,11 @@ def _alert_id(action: dict[str, Any]) -> int:
     return alert_id
 
 
+def _selected(action: dict[str, Any]) -> str:
+    """The value of the menu entry picked ("" when none)."""
+    return str((action.get("selected_option") or {}).get("value", ""))
+
+
 def _actor(context: Context) -> Actor:
     actor = context.get("actor")
     if actor is None:
@@ -140,7 +145,7 @@ def register(app: App) -> None:
     ) -> None:
         ack()
         alert_id = _alert_id(action)
-        choice = (action.get("selected_option") or {}).get("value", "")
+        choice = _selected(action)
         if choice == "custom":
             _check_only(context, alert_id)
             target = Target(alert_id, _actor(context).channel_id)
@@ -179,7 +184,7 @@ def register(app: App) -> None:
     @guarded
     def on_quick(ack: Ack, action: dict[str, Any], context: Context) -> None:
         ack()
-        verb, *rest = str((action.get("selected_option") or {}).get("value", "")).split(":")
+        verb, *rest = _selected(action).split(":")
         if not rest or not rest[-1].isdigit():
             raise InvalidInput("This menu entry does not name an alert.")
         alert_id = int(rest[-1])
@@ -210,7 +215,7 @@ def register(app: App) -> None:
     ) -> None:
         ack()
         burst_id = _burst_id(action)
-        choice = (action.get("selected_option") or {}).get("value", "")
+        choice = _selected(action)
         seconds = int(choice) if choice.isdigit() else 24 * 3600  # "custom" on a burst: a day
         result = _run(context, lambda ctx: bursts.snooze_all(ctx, burst_id, seconds))
         respond(text=result, response_type="ephemeral", replace_original=False)
