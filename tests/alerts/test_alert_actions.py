@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.alerts import actions as alert_actions
 from bot.alerts.actions import ActionContext
 from bot.alerts.permissions import Actor, StaticDirectory
 from bot.config import Settings
-from bot.db import session_factory
 from bot.errors import InvalidInput, PermissionDenied
 from bot.models import (
     Alert,
@@ -32,12 +30,6 @@ DIRECTORY = StaticDirectory(
     groups={"S_ADMINS": {"U_ADMIN"}, "S_SEC": {"U_SEC"}},
     channels={"C_ALERTS": {"U_BOB", "U_CAROL", "U_SEC"}},
 )
-
-
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    with session_factory(engine)() as session:
-        yield session
 
 
 def _setup(db: Session, **search_fields: object) -> int:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.alerts import suppressions
 from bot.alerts.keys import KEY_LIMIT
-from bot.db import session_factory
 from bot.errors import InvalidInput, NotFound
 from bot.models import Search, utcnow
 from bot.pipeline.condition import Candidate
@@ -20,12 +17,6 @@ from bot.pipeline.suppress import active_suppressions as pipeline_active
 from bot.pipeline.suppress import matching
 
 HIT = {"source": {"ip": "192.0.2.7"}, "user": "bob", "n": 3}
-
-
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    with session_factory(engine)() as session:
-        yield session
 
 
 def _search(db: Session, key_fields: list[str], name: str = "logins") -> Search:

@@ -7,11 +7,10 @@ person acknowledges. Taking from someone names them; a lost race names who won.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.alerts import actions as alert_actions
@@ -20,7 +19,6 @@ from bot.alerts.close import Closing, close_alert
 from bot.alerts.permissions import Actor, StaticDirectory
 from bot.alerts.transitions import SYSTEM
 from bot.config import Settings
-from bot.db import session_factory
 from bot.errors import InvalidInput
 from bot.models import (
     Alert,
@@ -36,12 +34,6 @@ from bot.models import (
 )
 
 DIRECTORY = StaticDirectory(channels={"C_ALERTS": {"U_BOB", "U_CAROL"}})
-
-
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    with session_factory(engine)() as session:
-        yield session
 
 
 def _alert(db: Session, name: str = "s") -> int:

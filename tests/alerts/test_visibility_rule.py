@@ -3,16 +3,11 @@ a digest posted in a channel counts only searches every member of it may see."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.alerts.permissions import StaticDirectory
 from bot.alerts.visibility import Viewer, channel_search_ids
 from bot.config import Settings
-from bot.db import session_factory
 from bot.models import Search
 
 SETTINGS = Settings(admins=("U_ADMIN",))
@@ -24,12 +19,6 @@ DIRECTORY = StaticDirectory(
         "C_GENERAL": {"U_ALICE", "U_DAVE"},  # Dave is not
     },
 )
-
-
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    with session_factory(engine)() as session:
-        yield session
 
 
 def _search(db: Session, name: str, channel: str | None, **fields: object) -> int:
