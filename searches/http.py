@@ -49,7 +49,7 @@ from searches.base import (
     TimeWindow,
 )
 from searches.common import ConfigReader, check_env_name, env_secret, get_path, split_path
-from searches.http_policy import ForbiddenHost, HostPolicy
+from searches.http_policy import ForbiddenHost, HostPolicy, literal_address
 
 MAX_BYTES = 10 * 1024 * 1024
 BODY_EXCERPT = 500
@@ -170,13 +170,6 @@ def _json_path(reader: ConfigReader) -> tuple[str | int, ...] | None:
     return tuple(parts)
 
 
-def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
 class HttpSource(Source):
     name = "http"
     description = "request a URL; alert on status, a body regex or a JSON value"
@@ -206,7 +199,7 @@ class HttpSource(Source):
         try:
             if self.policy.deny.match_host(host):
                 raise ForbiddenHost(f"host {host} is on the deny list")
-            literal = _literal_address(host)
+            literal = literal_address(host)
             if literal is not None:
                 self.policy.check_address(host, literal)
         except ForbiddenHost as exc:

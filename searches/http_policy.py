@@ -127,7 +127,7 @@ def is_internal(address: IPAddress) -> bool:
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
-    literal = _literal(host)
+    literal = literal_address(host)
     if literal is not None:
         return [literal]
     try:
@@ -138,7 +138,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return sorted(addresses, key=str)
 
 
-def _literal(host: str) -> IPAddress | None:
+def literal_address(host: str) -> IPAddress | None:
+    """``host`` as an IP address when it is one (``[::1]`` too), else None."""
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
