@@ -72,13 +72,6 @@ def product_from_root(status: int, headers: Mapping[str, str], body: Any) -> Pro
     )
 
 
-def version_from_root(body: Any) -> str | None:
-    """``version.number`` of a ``GET /`` answer, if it has one."""
-    version = body.get("version") if isinstance(body, Mapping) else None
-    number = version.get("number") if isinstance(version, Mapping) else None
-    return str(number) if number else None
-
-
 def version_from_nodes(body: Any) -> str | None:
     """The version(s) of a ``GET /_nodes/_local`` answer (the integ-test zip has no ``GET /``)."""
     nodes = body.get("nodes") if isinstance(body, Mapping) else None
