@@ -119,7 +119,7 @@ def convert_rule(
     try:
         definition = parse_definition(search)
     except DefinitionError as exc:
-        return NotConverted(where, name, "; ".join(f"{e.field}: {e.message}" for e in exc.errors))
+        return NotConverted(where, name, str(exc))  # "field: message; ..."
     return Converted(where, definition, tuple(notes))
 
 

@@ -195,7 +195,7 @@ class NotASearch(ValueError):
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
-        problems = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        problems = "; ".join(map(str, errors))  # FieldError's str: "field: message"
         super().__init__(f"not a valid 411 search: {problems}")
 
 
