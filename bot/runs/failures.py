@@ -29,12 +29,8 @@ def record_failure(session: Session, search: Search, run: SearchRun) -> None:
             f":warning: Search *{escape_mrkdwn(search.name)}* ({Ref.SEARCH(search.id)}) has failed "
             f"{failures} times in a row. Last error: {code(run.error or '-', 500)}"
         )
-        outbox.enqueue(
-            session,
-            key=Keys.SEARCH_FAILING.build(search_id=search.id, run_id=run.id),
-            kind=DeliveryKind.MESSAGE,
-            channel=search.owner,
-            payload={"text": text},
+        _tell_owner(
+            session, search, Keys.SEARCH_FAILING.build(search_id=search.id, run_id=run.id), text
         )
 
 
@@ -44,12 +40,8 @@ def record_success(session: Session, search: Search, run: SearchRun) -> None:
     if search.failure_notified and search.owner:
         name = escape_mrkdwn(search.name)
         text = f":white_check_mark: Search *{name}* ({Ref.SEARCH(search.id)}) is running again."
-        outbox.enqueue(
-            session,
-            key=Keys.SEARCH_RECOVERED.build(search_id=search.id, run_id=run.id),
-            kind=DeliveryKind.MESSAGE,
-            channel=search.owner,
-            payload={"text": text},
+        _tell_owner(
+            session, search, Keys.SEARCH_RECOVERED.build(search_id=search.id, run_id=run.id), text
         )
     session.execute(
         update(Search)
@@ -71,10 +63,20 @@ def warn_owner(session: Session, search: Search, run: SearchRun, warnings: list[
         f":warning: Search *{escape_mrkdwn(search.name)}* ({Ref.SEARCH(search.id)}) ran with "
         f"warnings (run {run.id}):\n{listed}\nSee `/411 search show {search.id}`."
     )
+    _tell_owner(
+        session,
+        search,
+        Keys.SEARCH_WARNING.build(search_id=search.id, version=f"v{search.version}"),
+        text,
+    )
+
+
+def _tell_owner(session: Session, search: Search, key: str, text: str) -> None:
+    """A direct message to the search's owner, sent once per ``key``."""
     outbox.enqueue(
         session,
-        key=Keys.SEARCH_WARNING.build(search_id=search.id, version=f"v{search.version}"),
+        key=key,
         kind=DeliveryKind.MESSAGE,
-        channel=search.owner,
+        channel=search.owner or "",
         payload={"text": text},
     )
