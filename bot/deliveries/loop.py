@@ -90,8 +90,8 @@ PERMANENT_ERRORS = frozenset(
     ]
 )
 TAKEBACK_GRACE = timedelta(seconds=5)  # a dead worker's send may still land meanwhile
-LOOK_AGAIN_AFTER = timedelta(seconds=30)
-LOOK_FURTHER_BACK = 600.0  # seconds  # a look at a channel is reused at most this long
+LOOK_AGAIN_AFTER = timedelta(seconds=30)  # a look at a channel is reused at most this long
+LOOK_FURTHER_BACK = 600.0  # seconds a look reaches back past the delivery that asked for it
 BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
 
 
@@ -195,6 +195,8 @@ class DeliveryLoop(BackgroundLoop):
         ]
         if not dead:
             return 0
+        # Slack may still be handling the dead worker's request: look a little later.
+        later = utcnow() + TAKEBACK_GRACE
         with self.runtime.sessions.begin() as session:
             taken = session.execute(
                 update(Delivery)
@@ -202,9 +204,8 @@ class DeliveryLoop(BackgroundLoop):
                 .values(
                     status=DeliveryStatus.PENDING,
                     claimed_by=None,
-                    # Slack may still be handling the dead worker's request: look a little later.
-                    next_attempt_at=utcnow() + TAKEBACK_GRACE,
-                    attempted_at=utcnow() + TAKEBACK_GRACE,
+                    next_attempt_at=later,
+                    attempted_at=later,
                     last_error=AMBIGUOUS + "its worker stopped before recording the outcome",
                 )
                 .execution_options(synchronize_session=False)
@@ -408,8 +409,8 @@ class DeliveryLoop(BackgroundLoop):
             self.outcomes.retry(delivery_id, token, now, f"Slack error: {error}", ambiguous=unknown)
             return 0
         except Exception as exc:  # network: Slack may or may not have accepted it
-            self.slack_failures.failed(f"{type(exc).__name__}: {exc}")
             error = f"{type(exc).__name__}: {exc}"
+            self.slack_failures.failed(error)
             self.outcomes.retry(delivery_id, token, now, error, ambiguous=True)
             return 0
         if response is None:  # past the horizon and Slack does not have it

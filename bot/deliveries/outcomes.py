@@ -85,7 +85,7 @@ class Outcomes:
                 row.status = DeliveryStatus.PENDING
                 row.claimed_by = None
                 row.next_attempt_at = when
-                if not (row.last_error or "").startswith(AMBIGUOUS):
+                if not is_ambiguous(row):
                     row.last_error = reason
 
     def rate_limited(self, plan: Plan, delivery_id: int, token: str, retry_after: float) -> None:
