@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from bot.deliveries.outcomes import AMBIGUOUS
 from bot.heartbeat import DEAD_AFTER
@@ -101,7 +102,7 @@ def read_status(runtime: Runtime, now: datetime | None = None) -> Status:
             select(Alert.state, Alert.priority, func.count()).group_by(Alert.state, Alert.priority)
         ):
             status.alerts[(state.value, priority.value)] = count
-        status.deliveries = _backlog(runtime, now)
+        status.deliveries = _backlog(session, now)
         status.given_up = [
             GivenUp(
                 row.id,
@@ -140,20 +141,19 @@ def read_status(runtime: Runtime, now: datetime | None = None) -> Status:
     return status
 
 
-def _backlog(runtime: Runtime, now: datetime) -> Backlog:
+def _backlog(session: Session, now: datetime) -> Backlog:
     backlog = Backlog()
-    with runtime.sessions() as session:
-        # By attempts itself: Postgres refuses a GROUP BY on "attempts > $2" when the
-        # select says "attempts > $1" (a bound parameter each).
-        rows = session.execute(
-            select(Delivery.status, Delivery.attempts, func.count(), func.min(Delivery.created_at))
-            .where(
-                Delivery.status.in_(
-                    [DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED]
-                )
+    # By attempts itself: Postgres refuses a GROUP BY on "attempts > $2" when the
+    # select says "attempts > $1" (a bound parameter each).
+    rows = session.execute(
+        select(Delivery.status, Delivery.attempts, func.count(), func.min(Delivery.created_at))
+        .where(
+            Delivery.status.in_(
+                [DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED]
             )
-            .group_by(Delivery.status, Delivery.attempts)
-        ).all()
+        )
+        .group_by(Delivery.status, Delivery.attempts)
+    ).all()
     oldest: datetime | None = None
     for state, attempts, count, first in rows:
         if state == DeliveryStatus.FAILED:
@@ -173,7 +173,8 @@ def _backlog(runtime: Runtime, now: datetime) -> Backlog:
 def ready(runtime: Runtime, max_backlog_age: float) -> tuple[bool, str]:
     """Readiness: the database answers and the delivery backlog is not older than allowed."""
     try:
-        backlog = _backlog(runtime, utcnow())
+        with runtime.sessions() as session:
+            backlog = _backlog(session, utcnow())
     except Exception as exc:
         return False, f"database unreachable: {(str(exc).splitlines() or [''])[0][:200]}"
     if backlog.oldest_age_seconds > max_backlog_age:
