@@ -133,6 +133,12 @@ class Heartbeat(BackgroundLoop):
             and time.monotonic() - self.healthy_since >= self.dead_after
         )
 
+    @property
+    def stale(self) -> bool:
+        """Whether this worker's own last beat is too old to trust its claims: others may be
+        judging it dead, so it claims and sends nothing until it beats again."""
+        return self.last_beat is None or time.monotonic() - self.last_beat > self.dead_after / 2
+
     def beat(self) -> bool:
         now = utcnow()
         try:

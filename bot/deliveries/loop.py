@@ -25,7 +25,6 @@ sends it again.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -217,10 +216,7 @@ class DeliveryLoop(BackgroundLoop):
 
     def _fenced(self) -> bool:
         """Whether this loop's own heartbeat is too old to trust its claims (see heartbeat.py)."""
-        beat = self.heartbeat.last_beat
-        return self._beating and (
-            beat is None or time.monotonic() - beat > self.heartbeat.dead_after / 2
-        )
+        return self._beating and self.heartbeat.stale
 
     def run_once(self, now: datetime | None = None) -> int:
         """Send what is due; return how many deliveries reached an end state or moved on."""

@@ -211,9 +211,8 @@ class Worker:
             waiting = self._inflight > 0
         if (free < self.threads and waiting) or free <= 0 or self._stop.is_set():
             return
-        beat = self.heartbeat.last_beat
-        if beat is None or time.monotonic() - beat > self.heartbeat.dead_after / 2:
-            return  # our heartbeat is stale: others may judge us dead; claim nothing now
+        if self.heartbeat.stale:
+            return  # others may judge us dead; claim nothing now
         self._give_back_in_doubt()
         with self.runtime.sessions.begin() as session:
             claimed = claim_runs(session, self.name, utcnow(), free)
