@@ -51,8 +51,12 @@ def next_run_at(
         schedule = parse_schedule(schedule_text)
     except ValueError:
         return None
-    offset = phase(search_id, schedule.interval) if schedule.interval else 0
-    return schedule.next_fire(after or utcnow(), offset)
+    return schedule.next_fire(after or utcnow(), _offset(search_id, schedule))
+
+
+def _offset(search_id: int, schedule: Schedule) -> int:
+    """The phase of an interval schedule (cron schedules are not shifted)."""
+    return phase(search_id, schedule.interval) if schedule.interval else 0
 
 
 @dataclass
@@ -153,7 +157,7 @@ class SearchScheduler:
             log.error("search %s: cannot schedule %r: %s", search_id, text, exc)
             self.jobs.pop(search_id, None)
             return
-        offset = phase(search_id, schedule.interval) if schedule.interval else 0
+        offset = _offset(search_id, schedule)
         first = schedule.next_fire(now, offset)
         self.jobs[search_id] = Scheduled(version, text, schedule, offset, first)
         if first is not None:
