@@ -8,7 +8,7 @@ is its lease. A row SENDING under a worker whose heartbeat stopped (or whose
 process on this host is gone) returns to PENDING marked *ambiguous* within seconds
 (``bot/heartbeat.py``); the lease is the fallback for anything else. Before an
 ambiguous post is retried, the channel is searched for the delivery's key
-(``sender.find_posted``) so a post Slack accepted just before a crash or a timeout
+(``sender.scan_posted``) so a post Slack accepted just before a crash or a timeout
 is recorded, not repeated. Any attempt whose outcome is unknown (a timeout, a lost
 connection, an HTTP 5xx) makes the row ambiguous until it is recorded.
 

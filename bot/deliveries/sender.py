@@ -3,7 +3,7 @@
 ``prepare`` reads the database and returns a :class:`Plan` (what to call) or raises
 :class:`Defer` (not yet: the parent is not posted) or :class:`Permanent` (never).
 ``execute`` makes the calls. Posts carry the delivery's idempotency key in message
-``metadata``; ``find_posted`` looks for it, so a post whose outcome is unknown (a
+``metadata``; ``scan_posted`` looks for it, so a post whose outcome is unknown (a
 crash or a timeout after Slack accepted it) is recorded instead of posted twice.
 """
 
@@ -419,8 +419,3 @@ def scan_posted(client: WebClient, plan: Plan, oldest: float) -> Posted:
         if not cursor:
             break
     return posted
-
-
-def find_posted(client: WebClient, plan: Plan, delivery: Delivery) -> str | None:
-    """The ts of a message an earlier attempt of this delivery already posted, if any."""
-    return scan_posted(client, plan, lookup_oldest(delivery)).find(plan, delivery)
