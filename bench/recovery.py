@@ -30,14 +30,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.db import make_engine  # noqa: E402
 from bot.deliveries import outbox  # noqa: E402
 from bot.deliveries.loop import DeliveryLoop  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
-from bot.models import Alert, AlertState, Priority, Search  # noqa: E402
+from bot.models import (  # noqa: E402
+    Alert,
+    AlertState,
+    Delivery,
+    DeliveryStatus,
+    Priority,
+    Search,
+)
 from bot.runtime import Runtime  # noqa: E402
 from standin import SlackStandIn  # noqa: E402
 from standin.faults import ALL, Fault, FaultMode  # noqa: E402
@@ -168,16 +175,9 @@ def backlog(base: Path, posts: int, channels: int, outage: float) -> None:
 
 
 def _unsent(runtime: Runtime) -> int:
-    from bot.models import Delivery, DeliveryStatus
-
     with runtime.sessions() as session:
-        return len(
-            session.scalars(
-                select(Delivery.id).where(
-                    Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
-                )
-            ).all()
-        )
+        unsent = Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
+        return int(session.scalar(select(func.count()).where(unsent)) or 0)
 
 
 def main() -> None:
