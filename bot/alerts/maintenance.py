@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot.deliveries import outbox
@@ -89,20 +89,21 @@ def live_windows(session: Session, now: datetime) -> list[MaintenanceWindow]:
     return list(session.scalars(query))
 
 
+def running_window() -> ColumnElement[bool]:
+    """Not cancelled, started and not ended at ``:now``."""
+    return and_(
+        MaintenanceWindow.cancelled_at.is_(None),
+        MaintenanceWindow.starts_at <= bindparam("now"),
+        MaintenanceWindow.ends_at > bindparam("now"),
+    )
+
+
 def covering(
     session: Session, search_id: int | None, tags: Sequence[str], now: datetime
 ) -> MaintenanceWindow | None:
     """The running window (the first scheduled) that covers this search, if any."""
-    query = (
-        select(MaintenanceWindow)
-        .where(
-            MaintenanceWindow.cancelled_at.is_(None),
-            MaintenanceWindow.starts_at <= now,
-            MaintenanceWindow.ends_at > now,
-        )
-        .order_by(MaintenanceWindow.id)
-    )
-    for window in session.scalars(query):
+    query = select(MaintenanceWindow).where(running_window()).order_by(MaintenanceWindow.id)
+    for window in session.scalars(query, {"now": now}):
         if window.covers(search_id, list(tags)):
             return window
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Index, String, Text
@@ -33,11 +34,22 @@ class MaintenanceWindow(Base):
     start_announced_at: Mapped[datetime | None] = mapped_column()
     end_announced_at: Mapped[datetime | None] = mapped_column()
 
-    def covers(self, search_id: int | None, tags: list[str] | tuple[str, ...]) -> bool:
-        if self.everything:
-            return True
-        if search_id is not None and search_id in (self.search_ids or []):
-            return True
-        return bool(set(self.tags or []) & set(tags))
+    def covers(self, search_id: int | None, tags: Sequence[str]) -> bool:
+        return window_covers(self.everything, self.search_ids, self.tags, search_id, tags)
 
     __table_args__ = (Index("ix_maintenance_windows_ends_at_starts_at", "ends_at", "starts_at"),)
+
+
+def window_covers(
+    everything: bool,
+    search_ids: Sequence[int] | None,
+    window_tags: Sequence[str] | None,
+    search_id: int | None,
+    tags: Sequence[str],
+) -> bool:
+    """Whether a window over these searches and tags (or everything) covers a search."""
+    if everything:
+        return True
+    if search_id is not None and search_id in (search_ids or []):
+        return True
+    return bool(set(window_tags or []) & set(tags))

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.alerts.maintenance import covering
 from bot.definitions.search import SearchDefinition
 from bot.pipeline.autoclose import autoclose
 from bot.pipeline.autoresolve import auto_resolve
@@ -51,10 +50,10 @@ def decide(
     keys = [alert_key(candidate, defn.key_fields) for candidate in candidates]
     plan.warnings += missing_key_warnings(candidates, defn.key_fields)
     # Open alerts of every firing key, suppressed or not: only the unsuppressed are looked up.
-    suppressions, existing = read_state(session, spec.id, now, keys)
+    state = read_state(session, spec.id, defn.tags, now, keys)
+    suppressions, existing, window_id = state.suppressions, state.alerts, state.window_id
     keyed = []
     firing_keys = set(keys)
-    window_id = _maintenance(session, spec, now) if candidates else None
     for key, candidate in zip(keys, candidates, strict=True):
         if window_id is not None:  # planned work: found, counted, not posted
             plan.suppressed += candidate.occurrences
@@ -112,11 +111,6 @@ def decide(
         plan.closing += auto_resolve(all_open(session, spec.id), firing_keys, closing_ids)
     plan.burst = is_burst(len(plan.new), burst_threshold)
     return plan
-
-
-def _maintenance(session: Session, spec: SearchSpec, now: datetime) -> int | None:
-    window = covering(session, spec.id, spec.defn.tags, now)
-    return window.id if window is not None else None
 
 
 def _link(result: SourceResult, defn: SearchDefinition, candidate: Candidate) -> str | None:
