@@ -66,7 +66,7 @@ from searches.elasticsearch import build_query, parse_es_config
 
 INTERVAL = 60
 BUDGETS = {"lateness_p99_s": 2.0, "cpu_ms_per_run": 2.0, "rss_mb": 150.0, "ratio": 3.0}
-THREADS = 4
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 
 # The demo's four shapes (bot/demo/searches), on the benchmark's log documents.
 SHAPES = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,3 +125,19 @@ def autocommit_on_postgres(session: Session, connection: Connection) -> Iterator
         if session.in_transaction():
             session.rollback()
         connection.execution_options(isolation_level=connection.default_isolation_level)
+
+
+# psycopg caches the conversion of a statement's text (its %(name)s placeholders) only
+# for texts of at most this many characters; a longer one is parsed again on every call.
+PSYCOPG_CACHED_LENGTH = 4096
+_SQL_LAYOUT = re.compile(r"\s*([(),=])\s*|\s+")
+
+
+def compact_sql(sql: str) -> str:
+    """A statement's text without layout: one space between words, none around ( ) , =.
+
+    For statements run on every search run, so that they stay under
+    :data:`PSYCOPG_CACHED_LENGTH`. Not for texts whose string literals hold those
+    characters next to spaces (ours do not).
+    """
+    return _SQL_LAYOUT.sub(lambda m: m.group(1) or " ", sql).strip()

@@ -73,6 +73,12 @@ MISSED = Counter(
     "or passed while no scheduler was ticking",
     ["why"],
 )
+BATCHED_SEARCHES = Counter(
+    "four11_batched_searches",
+    "Source searches sent in a claimed batch's _msearch: answered, or asked alone after "
+    "the batch failed",
+    ["outcome"],
+)
 RECLAIMED = Counter(
     "four11_reclaimed",
     "Runs and deliveries taken back from a worker that died",

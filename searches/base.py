@@ -179,6 +179,10 @@ class Source(ABC):
     description: ClassVar[str] = ""
     # Reads the bot host's files or arbitrary databases: only admins may use it from Slack.
     privileged: ClassVar[bool] = False
+    # Every blocking call of ``run`` is bounded by the deadline, so the runner may call it
+    # in the run's own thread (one thread hand-off fewer per run). A source that cannot
+    # promise it (the default) runs in a thread the runner can abandon.
+    stops_at_deadline: ClassVar[bool] = False
 
     def __init__(self, config: Any, context: SourceContext):
         self.config = config

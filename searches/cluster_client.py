@@ -48,6 +48,33 @@ class ClusterRequestError(Exception):
         return self.status is None or self.status in (408, 429) or self.status >= 500
 
 
+# One search's answer in a multi-search: its response, or the error it alone met.
+Answer = Mapping[str, Any] | ClusterRequestError
+Searches = Sequence[tuple[str, Mapping[str, Any]]]  # (index pattern, body) each
+
+
+def _msearch_lines(searches: Searches) -> list[Mapping[str, Any]]:
+    """The _msearch body: a header naming the index, then the search's body, for each."""
+    lines: list[Mapping[str, Any]] = []
+    for index, body in searches:
+        lines += [{"index": index}, body]
+    return lines
+
+
+def _answers(responses: Sequence[Mapping[str, Any]]) -> list[Answer]:
+    """Each item of a _msearch answer: a search's response, or its own error (as raised alone)."""
+    answers: list[Answer] = []
+    for item in responses:
+        if "error" not in item:
+            answers.append(item)
+            continue
+        error, status = item["error"], item.get("status")
+        reason = error.get("type") if isinstance(error, Mapping) else error
+        code = status if isinstance(status, int) else 500
+        answers.append(ClusterRequestError(str(reason), status=code, body=item))
+    return answers
+
+
 class ClusterClient(ABC):
     """The few requests the Elasticsearch source makes, with a per-request timeout."""
 
@@ -61,6 +88,13 @@ class ClusterClient(ABC):
 
     @abstractmethod
     def count(self, index: str, body: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+    @abstractmethod
+    def msearch(self, searches: Searches) -> list[Answer]:
+        """Many searches in one request (``_msearch``): each one's answer, in order.
+
+        Raises ClusterRequestError only when the request as a whole failed.
+        """
 
     @abstractmethod
     def field_caps(self, index: str, fields: Sequence[str]) -> Mapping[str, Any]: ...
@@ -86,6 +120,11 @@ class ElasticsearchClient(ClusterClient):
 
     def count(self, index: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         return self._call(lambda: self.raw.count(index=index, body=dict(body)).body)
+
+    def msearch(self, searches: Searches) -> list[Answer]:
+        lines = _msearch_lines(searches)
+        response = self._call(lambda: self.raw.msearch(searches=lines).body)
+        return _answers(response["responses"])
 
     def field_caps(self, index: str, fields: Sequence[str]) -> Mapping[str, Any]:
         return self._call(lambda: self.raw.field_caps(index=index, fields=list(fields)).body)
@@ -130,6 +169,11 @@ class OpenSearchClient(ClusterClient):
 
     def count(self, index: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         return self._call(lambda: self.raw.count(index=index, body=dict(body), **self._timeout()))
+
+    def msearch(self, searches: Searches) -> list[Answer]:
+        lines = _msearch_lines(searches)
+        response = self._call(lambda: self.raw.msearch(body=lines, **self._timeout()))
+        return _answers(response["responses"])
 
     def field_caps(self, index: str, fields: Sequence[str]) -> Mapping[str, Any]:
         joined = ",".join(fields)

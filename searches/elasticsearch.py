@@ -47,7 +47,7 @@ from searches.base import (
     SourceResult,
     TimeWindow,
 )
-from searches.cluster_client import ClusterClient, ClusterRequestError
+from searches.cluster_client import Answer, ClusterClient, ClusterRequestError
 from searches.common import (
     ConfigReader,
     Mode,
@@ -180,7 +180,11 @@ def _query_dsl(reader: ConfigReader) -> dict[str, Any] | None:
 class ElasticsearchSource(Source):
     name = "elasticsearch"
     description = "Lucene or query DSL searches on an Elasticsearch or OpenSearch cluster"
+    stops_at_deadline = True  # every request's timeout is the time left (_bounded)
     config: ElasticsearchConfig
+    # A source serves one run. The multi-search's answer to its planned search, if any:
+    _answer: tuple[Mapping[str, Any], Answer] | None = None
+    _some_index = False  # a response reported a shard searched: the pattern matches an index
 
     @classmethod
     def parse_config(cls, raw: Mapping[str, Any]) -> ElasticsearchConfig:
@@ -245,20 +249,24 @@ class ElasticsearchSource(Source):
     def _check_some_index(self, client: ClusterClient, result: SourceResult) -> None:
         """An empty result from a pattern that matches no index is an error, not a quiet day.
 
-        Asked only when the result is empty (one small request), so a typo in the
+        Asked only when the result is empty and no response reported a shard searched
+        (one small request), so a typo in the
         pattern never passes for "nothing happened" (a dead-man search would alert).
         """
         empty = not result.hits and not result.buckets and not result.count
-        if not empty or self.config.allow_no_indices:
+        if not empty or self.config.allow_no_indices or self._some_index:
             return
         answer = self._bounded(client).field_caps(self.config.index, [self.config.time_field])
         if not answer.get("indices"):
             raise SourceError(self._no_index_message(), permanent=True, field="index")
 
-    def client(self) -> ClusterClient:
-        """The cluster's shared client; its product, when not configured, asked within the deadline."""
+    def client(self, timeout: float | None = None) -> ClusterClient:
+        """The cluster's shared client; its product, when not configured, asked within the deadline.
+
+        Its request timeout is the config's, or ``timeout`` (a multi-search's).
+        """
         cluster = find_cluster(self.context.settings, self.config.cluster)
-        timeout = self.config.timeout_seconds
+        timeout = timeout or self.config.timeout_seconds
         try:
             return cluster_client(cluster, timeout, detect_timeout=self.deadline.bound(timeout))
         except ValueError as exc:  # e.g. a malformed URL in the environment
@@ -313,11 +321,59 @@ class ElasticsearchSource(Source):
     def _stopped_message(self) -> str:
         return f"the request to {self._where()} was stopped at the run's deadline"
 
+    # ------------------------------------------------------------ multi-search
+
+    def planned_search(self, window: TimeWindow) -> dict[str, Any] | None:
+        """The one search body ``run`` sends for ``window``, when it can travel in a _msearch.
+
+        Count, hits and single-field terms searches whose field's aggregatable form is
+        known already (searches.multi_search); None for the others, which send their
+        own requests.
+        """
+        config = self.config
+        if config.mode is Mode.COUNT:
+            return _count_body(build_query(config, window))
+        if config.mode is Mode.HITS:
+            return self._hits_body(build_query(config, window))
+        if config.mode is Mode.TERMS and len(config.group_by) == 1:
+            fields = self._known_aggregatable(config.group_by)
+            if fields is None:
+                return None  # the first run asks field_caps itself, then the answer is kept
+            query, counting = self._terms_query(window)
+            return self._single_terms_body(query, fields[0], counting)
+        return None
+
+    def take_answer(self, body: Mapping[str, Any], answer: Answer) -> None:
+        """The multi-search's answer to :meth:`planned_search`'s body, used by the next run."""
+        self._answer = (body, answer)
+
+    def _search(self, client: ClusterClient, body: dict[str, Any]) -> Mapping[str, Any]:
+        """The search's response: the multi-search's answer to this very body, or asked now."""
+        response: Mapping[str, Any]
+        answered, self._answer = self._answer, None
+        if answered is not None and answered[0] == body:
+            if isinstance(answered[1], ClusterRequestError):
+                raise answered[1]
+            response = answered[1]
+        else:
+            response = self._bounded(client).search(self.config.index, body)
+        self._note_shards(response)
+        return response
+
+    def _note_shards(self, response: Mapping[str, Any]) -> None:
+        shards = response.get("_shards", {}).get("total")
+        if isinstance(shards, int) and shards > 0:
+            self._some_index = True
+
     def _count(self, client: ClusterClient, query: dict[str, Any]) -> SourceResult:
+        if self._answer is not None and self._answer[0] == _count_body(query):
+            response = self._search(client, _count_body(query))
+            return SourceResult(ResultKind.COUNT, count=int(response["hits"]["total"]["value"]))
         response = self._bounded(client).count(self.config.index, {"query": query})
+        self._note_shards(response)
         return SourceResult(ResultKind.COUNT, count=int(response["count"]))
 
-    def _hits(self, client: ClusterClient, query: dict[str, Any]) -> SourceResult:
+    def _hits_body(self, query: dict[str, Any]) -> dict[str, Any]:
         config = self.config
         body: dict[str, Any] = {
             "query": query,
@@ -331,7 +387,10 @@ class ElasticsearchSource(Source):
         }
         if config.fields:
             body["_source"] = {"includes": list(config.fields)}
-        response = self._bounded(client).search(config.index, body)
+        return body
+
+    def _hits(self, client: ClusterClient, query: dict[str, Any]) -> SourceResult:
+        response = self._search(client, self._hits_body(query))
         hits = [hit_from(raw) for raw in response["hits"]["hits"]]
         total = int(response["hits"]["total"]["value"])
         return SourceResult(ResultKind.HITS, hits=hits, truncated=total > len(hits))
@@ -378,12 +437,12 @@ class ElasticsearchSource(Source):
         self, client: ClusterClient, query: dict[str, Any], counting: dict[str, Any] | None
     ) -> SourceResult:
         fields = self._aggregatable_fields(client, self.config.group_by)
-        if self.config.latest_document:
-            latest = {"size": 1, "sort": [{self.config.time_field: {"order": "desc"}}]}
-            counting = {**(counting or {}), "latest": {"top_hits": latest}}
         if len(fields) == 1:
             buckets, truncated = self._single_terms(client, query, fields[0], counting)
         else:
+            if self.config.latest_document:
+                latest = {"size": 1, "sort": [{self.config.time_field: {"order": "desc"}}]}
+                counting = {**(counting or {}), "latest": {"top_hits": latest}}
             buckets, truncated = self._composite_terms(client, query, fields, counting)
         buckets.sort(key=lambda b: (-b.count, json.dumps(b.key, sort_keys=True, default=str)))
         if len(buckets) > self.config.max_buckets:
@@ -396,13 +455,11 @@ class ElasticsearchSource(Source):
         Mappings rarely change, so the answer is kept for a few minutes per cluster,
         index pattern and fields (one request fewer per run).
         """
+        known = self._known_aggregatable(names)
+        if known is not None:
+            return known
         wanted = list(names)
-        if all(f.endswith(".keyword") for f in wanted):
-            return wanted
         key = (self.config.cluster, self.config.index, tuple(wanted))
-        cached = _FIELD_CACHE.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
         probe = wanted + [f"{f}.keyword" for f in wanted]
         caps = self._bounded(client).field_caps(self.config.index, probe)["fields"]
 
@@ -416,6 +473,29 @@ class ElasticsearchSource(Source):
         _FIELD_CACHE[key] = (time.monotonic() + FIELD_CACHE_SECONDS, fields)
         return fields
 
+    def _known_aggregatable(self, names: Sequence[str]) -> list[str] | None:
+        """The fields to aggregate on, when known without asking (keyword names, or kept)."""
+        wanted = list(names)
+        if all(f.endswith(".keyword") for f in wanted):
+            return wanted
+        cached = _FIELD_CACHE.get((self.config.cluster, self.config.index, tuple(wanted)))
+        return cached[1] if cached and cached[0] > time.monotonic() else None
+
+    def _single_terms_body(
+        self, query: dict[str, Any], field: str, counting: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        if self.config.latest_document:
+            latest = {"size": 1, "sort": [{self.config.time_field: {"order": "desc"}}]}
+            counting = {**(counting or {}), "latest": {"top_hits": latest}}
+        terms = {
+            "field": field,
+            "size": self.config.max_buckets,
+            "min_doc_count": self.config.min_doc_count,
+            "order": [{"_count": "desc"}, {"_key": "asc"}],
+        }
+        groups: dict[str, Any] = {"terms": terms, **({"aggs": counting} if counting else {})}
+        return {"query": query, "size": 0, "aggs": {"groups": groups}}
+
     def _single_terms(
         self,
         client: ClusterClient,
@@ -424,15 +504,7 @@ class ElasticsearchSource(Source):
         counting: dict[str, Any] | None,
     ) -> tuple[list[Bucket], bool]:
         name = plain_name(self.config.group_by[0])  # templates and keys see plain names
-        terms = {
-            "field": field,
-            "size": self.config.max_buckets,
-            "min_doc_count": self.config.min_doc_count,
-            "order": [{"_count": "desc"}, {"_key": "asc"}],
-        }
-        groups: dict[str, Any] = {"terms": terms, **({"aggs": counting} if counting else {})}
-        body = {"query": query, "size": 0, "aggs": {"groups": groups}}
-        response = self._bounded(client).search(self.config.index, body)
+        response = self._search(client, self._single_terms_body(query, field, counting))
         agg = response["aggregations"]["groups"]
         buckets = [Bucket({name: _key(b)}, _count(b), _latest(b)) for b in agg["buckets"]]
         return buckets, int(agg.get("sum_other_doc_count", 0)) > 0
@@ -540,6 +612,11 @@ def discover_link(
     """Discover on the search's index and query, narrowed to ``keys``, over ``window``."""
     spec = DiscoverQuery(kibana_url, config.index, window, config.query, config.query_dsl, keys)
     return discover_url(spec)
+
+
+def _count_body(query: dict[str, Any]) -> dict[str, Any]:
+    """A count as a search (the _count API cannot travel in a _msearch)."""
+    return {"query": query, "size": 0, "track_total_hits": True}
 
 
 def _body(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,11 +28,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, Connection, text, update
+from sqlalchemy import Connection, Table, bindparam, text, update
 from sqlalchemy.orm import Session
 
-from bot.db import autocommit_on_postgres
+from bot.db import autocommit_on_postgres, compact_sql
 from bot.models import RunStatus, Search, SearchRun
 from bot.pipeline import Plan, SeenAgain, apply_plan
 from bot.pipeline.apply import add_occurrences, fold_taken, posts_for
@@ -101,18 +102,22 @@ def hold_run(session: Session, run: SearchRun) -> bool:
     A write (not a SELECT ... FOR UPDATE) so that SQLite takes its write lock here
     too: no take-back can commit between this check and the run's commit.
     """
-    held = session.execute(
-        update(SearchRun)
-        .where(*_ours(run))
-        .values(worker=SearchRun.worker)
-        .execution_options(synchronize_session=False)
+    params = {"h_run_id": run.id, "h_running": RunStatus.RUNNING, "h_worker": run.worker}
+    held = session.connection().execute(_HOLD_RUN, params)
+    return held.rowcount == 1
+
+
+# Built once (bound per run): a Core statement, so no ORM update nor clause is built per run.
+_RUNS = cast(Table, SearchRun.__table__)
+_HOLD_RUN = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.id == bindparam("h_run_id"),
+        _RUNS.c.status == bindparam("h_running"),
+        _RUNS.c.worker.is_not_distinct_from(bindparam("h_worker", type_=_RUNS.c.worker.type)),
     )
-    return bool(held.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _ours(run: SearchRun) -> tuple[ColumnElement[bool], ...]:
-    worker = SearchRun.worker.is_(None) if run.worker is None else SearchRun.worker == run.worker
-    return (SearchRun.id == run.id, SearchRun.status == RunStatus.RUNNING, worker)
+    .values(worker=_RUNS.c.worker)
+)
 
 
 def fits_one_statement(plan: Plan, search: Search) -> bool:
@@ -148,12 +153,12 @@ _RUN_RECORD_CTE_PG = """
     )
 """
 _WRITE_RUN_PG = text(
-    " ".join(  # whitespace collapsed: under 4 kB, psycopg caches the statement's conversion
+    compact_sql(
         f"WITH {_OWNED_CTE_PG}, {NEW_ALERT_CTES}, {SEEN_AGAIN_CTES}, {_RUN_RECORD_CTE_PG},"
         f" {ADVANCE_CTE_PG}"
         " SELECT 'new' AS kind, id, dedupe_key AS value FROM a"
         " UNION ALL SELECT 'seen', id, channel FROM bumped"
-        " UNION ALL SELECT 'owned', id, NULL FROM owned".split()
+        " UNION ALL SELECT 'owned', id, NULL FROM owned"
     )
 )
 

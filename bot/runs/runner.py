@@ -105,6 +105,44 @@ def open_source(runtime: Runtime, defn: SearchDefinition, search_id: int | None)
     return source_class(config, context)
 
 
+@dataclass
+class Opened:
+    """A run's source, opened, and the window it queries (capped: by max_catchup)."""
+
+    source: Source
+    kind: ResultKind
+    window: TimeWindow
+    capped: bool
+
+
+def open_run(
+    runtime: Runtime,
+    defn: SearchDefinition,
+    search_id: int,
+    last_end: datetime | None,
+    now: datetime,
+) -> Opened:
+    source = open_source(runtime, defn, search_id)
+    kind = source.result_kind()
+    window, capped = compute_window(defn, kind, last_end, now)
+    return Opened(source, kind, window, capped)
+
+
+@dataclass
+class Prepared:
+    """A claimed run read beforehand, its source opened and perhaps answered (bot/runs/batch.py).
+
+    ``opened`` is None when the source could not be opened: the run then opens it
+    itself and fails as it would have. ``fetch_ms``: how long the cluster took for
+    this run's search in the batch's multi-search (counted as its source time), or 0.
+    """
+
+    search: Search
+    run: SearchRun
+    opened: Opened | None
+    fetch_ms: float = 0.0
+
+
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, SourceError | BotError | RunTimeout):
         return str(exc)
@@ -217,11 +255,13 @@ def run_search(
     run_id: int | None = None,
     now: datetime | None = None,
     stats: RunStats | None = None,
+    prepared: Prepared | None = None,
 ) -> SearchRun:
     """Run a search for real and return its finished SearchRun.
 
     ``run_id`` names a run a worker has claimed (RUNNING); without it a new run is
     started here (``411 search run``). ``now`` is the run's clock (tests inject it).
+    ``prepared``: the claimed run as its batch read it (then ``run_id`` is its id).
     """
     started = time.perf_counter()
     now = now or utcnow()
@@ -231,14 +271,20 @@ def run_search(
     # One connection for the whole run: one checkout (and one liveness ping), not one
     # per transaction. No transaction stays open on it while the source runs.
     with runtime.engine.connect() as connection, runtime.sessions(bind=connection) as session:
-        search, run = _read_search_and_run(session, connection, search_id, run_id)
+        if prepared is None:
+            search, run = _read_search_and_run(session, connection, search_id, run_id)
+            opened = None
+        else:
+            search, run, opened = prepared.search, prepared.run, prepared.opened
+            session.add_all([search, run])  # read by the batch's session, written by this one
+            stats.source_ms = prepared.fetch_ms
         if search.deleted_at is not None or (not search.enabled and scheduled_for is not None):
             return _finish_skipped(session, run, now)
         defn = definition_from_search(search)
         try:
-            kind, window, result = _query(
-                runtime, defn, search_id, search.last_window_end, now, stats
-            )
+            opened = opened or open_run(runtime, defn, search_id, search.last_window_end, now)
+            kind, window = opened.kind, opened.window
+            result = _query(defn, search_id, search.last_window_end, opened, stats)
         except (SourceError, RunTimeout) as exc:
             status = RunStatus.TIMED_OUT if isinstance(exc, RunTimeout) else RunStatus.FAILED
             SOURCE_ERRORS.labels(_error_kind(exc)).inc()
@@ -318,29 +364,26 @@ def _read_search_and_run(
 
 
 def _query(
-    runtime: Runtime,
     defn: SearchDefinition,
     search_id: int,
     last_end: datetime | None,
-    now: datetime,
+    opened: Opened,
     stats: RunStats,
-) -> tuple[ResultKind, TimeWindow, SourceResult]:
-    source = open_source(runtime, defn, search_id)
-    kind = source.result_kind()
-    window, capped = compute_window(defn, kind, last_end, now)
+) -> SourceResult:
+    source, window = opened.source, opened.window
     source_started = time.perf_counter()
     try:
         findings = run_findings(source, defn, defn.timeout_seconds)
         result = run_source(source, window, defn.timeout_seconds)
         result.warnings[:0] = findings
     finally:
-        stats.source_ms = (time.perf_counter() - source_started) * 1000
-    if capped and last_end is not None:
+        stats.source_ms += (time.perf_counter() - source_started) * 1000
+    if opened.capped and last_end is not None:
         # Kept on the run (its notes), where the owner looks, not only in the worker's log.
         skipped = catchup_note(last_end, window)
         log.warning("search %s: %s", search_id, skipped)
         result.warnings.insert(0, skipped)
-    return kind, window, result
+    return result
 
 
 def _finish(run: SearchRun, now: datetime, started: float) -> None:

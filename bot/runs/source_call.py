@@ -1,6 +1,8 @@
 """Calling a source with a deadline: a hung query cannot hold a worker.
 
-The source runs in a thread of its own with ``source.deadline`` set (a thread
+A source that promises to stop at its deadline (``Source.stops_at_deadline``: every
+blocking call bounded by the time left, as the Elasticsearch source does) runs in
+the caller's thread. Any other source runs in a thread of its own with ``source.deadline`` set (a thread
 reused from earlier calls when one is idle: starting a thread per call costs
 more CPU than a quick query). When the
 run's timeout passes, the deadline's ``cancelled`` flag is set and
@@ -41,15 +43,18 @@ class RunTimeout(Exception):
 def run_source(
     source: Source, window: TimeWindow, timeout: float, *, grace: float = STOP_GRACE_SECONDS
 ) -> SourceResult:
-    """``source.run(window)`` in a thread, stopped at ``timeout`` seconds.
+    """``source.run(window)``, stopped at ``timeout`` seconds.
 
-    ``source.close()`` runs once, in that thread, after ``run`` has returned.
+    ``source.close()`` runs once, after ``run`` has returned.
     """
     deadline = Deadline.after(timeout)
     try:
         source.deadline = deadline
     except AttributeError:  # a source with a read-only "deadline" of its own: it is on its own
         log.warning("source %s: cannot set its deadline", type(source).__name__)
+    else:
+        if source.stops_at_deadline:
+            return _run_here(source, window, deadline, timeout)
     box: dict[str, Any] = {}
     finished = threading.Event()  # run() returned or raised
     ended = threading.Event()  # ... and close() is done: nothing of the source runs any more
@@ -77,6 +82,26 @@ def run_source(
             raise RunTimeout(_stopped(timeout)) from None
         raise error
     result: SourceResult = box["result"]
+    return result
+
+
+def _run_here(
+    source: Source, window: TimeWindow, deadline: Deadline, timeout: float
+) -> SourceResult:
+    """A deadline-bounded source, in this thread; a result that came too late is dropped."""
+    try:
+        result = source.run(window)
+    except Exception:
+        if deadline.expired():  # a call bounded by the time left ran out
+            raise RunTimeout(_stopped(timeout)) from None
+        raise
+    finally:
+        try:
+            source.close()
+        except Exception:
+            log.exception("closing source %s failed", source.context.search_name)
+    if deadline.expired():  # as a thread's result would be: the run is over
+        raise RunTimeout(_stopped(timeout))
     return result
 
 

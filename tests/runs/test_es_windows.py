@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings
 from bot.definitions.search import DefinitionError, parse_definition
 from bot.models import Alert, AlertState, Resolution, RunStatus
 from bot.runs.runner import preview_search, run_search
@@ -18,14 +17,6 @@ from tests.search_servers import SearchServer
 
 MS = timedelta(milliseconds=1)
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture
-def es_runtime(engine, search_server: SearchServer) -> Runtime:
-    clusters = {"default": search_server.cluster()}
-    return Runtime(
-        settings=Settings(database_url=str(engine.url), clusters=clusters), engine=engine
-    )
 
 
 def index_docs(server: SearchServer, index: str, docs: dict[str, datetime]) -> None:

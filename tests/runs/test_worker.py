@@ -15,7 +15,7 @@ from bot.models import RunStatus, SearchRun
 from bot.runs.claims import claim_runs, create_due_run, recover_stale
 from bot.runs.lease import Lease
 from bot.runs.scheduler import SearchScheduler, phase
-from bot.runs.worker import Worker
+from bot.runs.worker import CLAIM_AHEAD, Worker
 from bot.runtime import Runtime
 from tests.memory_source import MemorySource, create_memory_search
 
@@ -128,15 +128,19 @@ def test_interval_schedules_are_spread_over_the_interval():
     assert min(buckets) >= 150  # about 166 per 10 s, not 1,000 in the same second
 
 
+SEARCHES = 4 * CLAIM_AHEAD * 4  # four claims of a 4-thread worker
+
+
 def test_two_workers_on_postgres_never_execute_a_run_twice_nor_overlap_a_search(pg_url):
     engines = [make_engine(pg_url), make_engine(pg_url)]
     runtimes = [Runtime(settings=Settings(database_url=pg_url), engine=e) for e in engines]
-    datasets = [MemorySource.dataset(f"two-workers-{i}") for i in range(10)]
+    # More searches than one worker claims at once (threads x CLAIM_AHEAD), so both take part.
+    datasets = [MemorySource.dataset(f"two-workers-{i}") for i in range(SEARCHES)]
     for data in datasets:
         data.sleep = 0.02
-    search_ids = [create_memory_search(runtimes[0], f"two-workers-{i}") for i in range(10)]
+    search_ids = [create_memory_search(runtimes[0], f"two-workers-{i}") for i in range(SEARCHES)]
     now = datetime.now(UTC)
-    with runtimes[0].sessions.begin() as session:  # a backlog: 10 searches x 6 fire times
+    with runtimes[0].sessions.begin() as session:  # a backlog: 6 fire times a search
         for search_id in search_ids:
             for seconds in range(6):
                 create_due_run(session, search_id, now - timedelta(seconds=60 - seconds * 10))
@@ -179,7 +183,9 @@ def test_two_workers_on_postgres_never_execute_a_run_twice_nor_overlap_a_search(
         )
     counts = {status.value: n for status, n in rows}
     assert set(counts) <= {"succeeded", "skipped"} and succeeded == len(executed)
-    assert [data.max_active for data in datasets] == [1] * 10  # runs of one search never overlap
+    assert [data.max_active for data in datasets] == [
+        1
+    ] * SEARCHES  # runs of one search never overlap
     for engine in engines:
         engine.dispose()
 
