@@ -3,6 +3,7 @@
     python bench/scheduler_bench.py                 # short form: 1 min warm-up, 2 min measured
     python bench/scheduler_bench.py --full          # the full form: 1 min warm-up, 10 min measured
     python bench/scheduler_bench.py --only postgres --searches 2000 --minutes 1
+    BENCH_THREADS=1 python bench/scheduler_bench.py  # run threads per worker (default 4)
 
 Each configuration runs real ``411 worker`` processes (the lease, the batched
 scheduler, claims, 4 run threads each) on a fresh database: SQLite with one

@@ -250,8 +250,8 @@ class ElasticsearchSource(Source):
         """An empty result from a pattern that matches no index is an error, not a quiet day.
 
         Asked only when the result is empty and no response reported a shard searched
-        (one small request), so a typo in the
-        pattern never passes for "nothing happened" (a dead-man search would alert).
+        (one small request), so a typo in the pattern never passes for "nothing
+        happened" (a dead-man search would alert).
         """
         empty = not result.hits and not result.buckets and not result.count
         if not empty or self.config.allow_no_indices or self._some_index:
@@ -340,7 +340,7 @@ class ElasticsearchSource(Source):
             if fields is None:
                 return None  # the first run asks field_caps itself, then the answer is kept
             query, counting = self._terms_query(window)
-            return self._single_terms_body(query, fields[0], counting)
+            return self._single_terms_body(query, fields[0], self._with_latest(counting))
         return None
 
     def take_answer(self, body: Mapping[str, Any], answer: Answer) -> None:
@@ -366,8 +366,9 @@ class ElasticsearchSource(Source):
             self._some_index = True
 
     def _count(self, client: ClusterClient, query: dict[str, Any]) -> SourceResult:
-        if self._answer is not None and self._answer[0] == _count_body(query):
-            response = self._search(client, _count_body(query))
+        as_search = _count_body(query)
+        if self._answer is not None and self._answer[0] == as_search:
+            response = self._search(client, as_search)
             return SourceResult(ResultKind.COUNT, count=int(response["hits"]["total"]["value"]))
         response = self._bounded(client).count(self.config.index, {"query": query})
         self._note_shards(response)
@@ -437,12 +438,10 @@ class ElasticsearchSource(Source):
         self, client: ClusterClient, query: dict[str, Any], counting: dict[str, Any] | None
     ) -> SourceResult:
         fields = self._aggregatable_fields(client, self.config.group_by)
+        counting = self._with_latest(counting)
         if len(fields) == 1:
             buckets, truncated = self._single_terms(client, query, fields[0], counting)
         else:
-            if self.config.latest_document:
-                latest = {"size": 1, "sort": [{self.config.time_field: {"order": "desc"}}]}
-                counting = {**(counting or {}), "latest": {"top_hits": latest}}
             buckets, truncated = self._composite_terms(client, query, fields, counting)
         buckets.sort(key=lambda b: (-b.count, json.dumps(b.key, sort_keys=True, default=str)))
         if len(buckets) > self.config.max_buckets:
@@ -481,12 +480,16 @@ class ElasticsearchSource(Source):
         cached = _FIELD_CACHE.get((self.config.cluster, self.config.index, tuple(wanted)))
         return cached[1] if cached and cached[0] > time.monotonic() else None
 
+    def _with_latest(self, counting: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The per-group sub-aggregations, with the latest document's when asked for."""
+        if not self.config.latest_document:
+            return counting
+        latest = {"size": 1, "sort": [{self.config.time_field: {"order": "desc"}}]}
+        return {**(counting or {}), "latest": {"top_hits": latest}}
+
     def _single_terms_body(
         self, query: dict[str, Any], field: str, counting: dict[str, Any] | None
     ) -> dict[str, Any]:
-        if self.config.latest_document:
-            latest = {"size": 1, "sort": [{self.config.time_field: {"order": "desc"}}]}
-            counting = {**(counting or {}), "latest": {"top_hits": latest}}
         terms = {
             "field": field,
             "size": self.config.max_buckets,

@@ -29,7 +29,7 @@ from bot.definitions.search import definition_from_search
 from bot.metrics import BATCHED_SEARCHES
 from bot.models import Search, SearchRun, utcnow
 from bot.runs.claims import Claimed
-from bot.runs.runner import Opened, Prepared, open_run
+from bot.runs.runner import Opened, Prepared, not_to_run, open_run
 from bot.runtime import Runtime
 from searches.base import SourceError
 from searches.multi_search import prefetch
@@ -107,7 +107,7 @@ def _read(runtime: Runtime, claims: Sequence[Claimed]) -> list[tuple[Search, Sea
 
 
 def _opened(runtime: Runtime, search: Search, run: SearchRun, now: datetime) -> Prepared:
-    if search.deleted_at is not None or not search.enabled:
+    if not_to_run(search, scheduled=True):
         return Prepared(search, run, None)  # the run records itself skipped
     defn = definition_from_search(search)
     try:

@@ -143,6 +143,11 @@ class Prepared:
     fetch_ms: float = 0.0
 
 
+def not_to_run(search: Search, *, scheduled: bool) -> bool:
+    """A deleted search never runs; a disabled one only by hand (its run is skipped)."""
+    return search.deleted_at is not None or (not search.enabled and scheduled)
+
+
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, SourceError | BotError | RunTimeout):
         return str(exc)
@@ -278,7 +283,7 @@ def run_search(
             search, run, opened = prepared.search, prepared.run, prepared.opened
             session.add_all([search, run])  # read by the batch's session, written by this one
             stats.source_ms = prepared.fetch_ms
-        if search.deleted_at is not None or (not search.enabled and scheduled_for is not None):
+        if not_to_run(search, scheduled=scheduled_for is not None):
             return _finish_skipped(session, run, now)
         defn = definition_from_search(search)
         try:
