@@ -23,12 +23,16 @@ throughout. Printed per configuration, in one line and then in detail:
   by the runs started in it; RSS: the largest worker's peak;
 - raw: the CPU time of the raw elasticsearch client issuing the same queries
   (same index, query and window as a sample of the runs), per search, measured in
-  this process right after; ratio = CPU per run / raw CPU per search.
+  this process right after; ratio = CPU per run / raw CPU per search;
+- Slack: the searches post to 50 channels of the Slack stand-in (started in this
+  process, with Slack's limits: ~1 post a second per channel), and the first worker
+  process also runs the delivery loop, as ``411 serve --deliver`` would: its CPU is
+  in "CPU per run". Printed: the chat.postMessage and chat.update calls answered
+  in the measured span, and the deliveries still waiting at the end.
 
 Budgets (issue 14): 0 covered, 0 never started, lateness p99 < 2 s, CPU <= 2 ms
-per run, RSS < 150 MB, ratio <= 3. On a shared 2-core machine the numbers move
-with whatever else runs; the Slack delivery loop is not part of these processes
-(the searches post nowhere).
+per run (Slack delivery included), RSS < 150 MB, ratio <= 3. On a shared 2-core
+machine the numbers move with whatever else runs.
 """
 
 from __future__ import annotations
@@ -56,18 +60,23 @@ from searches_support import (
     rss_mb,
     service_url,
 )
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, func, select, text
 
 from bot.definitions.search import parse_definition
 from bot.definitions.store import create_search
-from bot.models import RunStatus, Search, SearchRun
+from bot.deliveries.loop import DeliveryLoop
+from bot.models import Delivery, DeliveryStatus, RunStatus, Search, SearchRun
 from bot.runs.scheduler import phase
 from searches.base import TimeWindow
 from searches.elasticsearch import build_query, parse_es_config
+from standin import SlackStandIn
 
 INTERVAL = 60
 BUDGETS = {"lateness_p99_s": 2.0, "cpu_ms_per_run": 2.0, "rss_mb": 150.0, "ratio": 3.0}
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+CHANNELS = 50  # Slack takes about a post a second per channel
+SLACK_TOKEN = "xoxb-bench"
+SLACK_SECRET = "bench-secret"
 
 # The demo's four shapes (bot/demo/searches), on the benchmark's log documents.
 SHAPES = [
@@ -113,6 +122,9 @@ class Measured:
     rss_mb: float
     raw_cpu_ms: float
     throughput: float  # runs started per second of the measured span, whatever their fire time
+    slack_posts: int  # chat.postMessage calls answered ok in the measured span
+    slack_updates: int  # chat.update calls answered ok in the measured span
+    undelivered: int  # deliveries still waiting (pending or retrying) at the end
 
     @property
     def ratio(self) -> float:
@@ -125,7 +137,8 @@ class Measured:
             f"lateness p50 {percentile(self.lateness, 50):.2f} s "
             f"p99 {percentile(self.lateness, 99):.2f} s  CPU {self.cpu_ms_per_run:.2f} ms/run  "
             f"RSS {self.rss_mb:.0f} MB  raw client {self.raw_cpu_ms:.2f} ms/search "
-            f"(ratio {self.ratio:.1f}x)"
+            f"(ratio {self.ratio:.1f}x)  Slack {self.slack_posts} posts {self.slack_updates} "
+            f"updates, {self.undelivered} waiting at the end"
         )
 
     def within_budget(self) -> bool:
@@ -171,6 +184,10 @@ def create_searches(runtime, index: str, count: int) -> list[int]:
             ),
             {"n": copies},
         )
+        # Spread over the stand-in's channels, as a team's searches post to several.
+        session.execute(
+            text(f"UPDATE searches SET channel = 'C_BENCH' || CAST(id % {CHANNELS} AS TEXT)")
+        )
         return list(session.scalars(select(Search.id).order_by(Search.id)))
 
 
@@ -196,9 +213,14 @@ def worker_main(args: argparse.Namespace) -> int:
     from bot.runs.worker import Worker
 
     logging.basicConfig(level=logging.WARNING)
-    runtime = make_runtime(args.db, args.es)
+    runtime = make_runtime(
+        args.db, args.es, slack_bot_token=SLACK_TOKEN, slack_api_url=args.slack_url
+    )
     worker = Worker(runtime, threads=args.threads, name=f"bench-{os.getpid()}")
     worker.start()
+    delivery = DeliveryLoop(runtime) if args.deliver else None
+    if delivery is not None:
+        delivery.start()
     peak = [rss_mb()]
     stop = threading.Event()
 
@@ -214,6 +236,8 @@ def worker_main(args: argparse.Namespace) -> int:
     time.sleep(10)  # runs of the last fire times finish; they are not counted
     stop.set()
     worker.stop()
+    if delivery is not None:
+        delivery.stop()
     runtime.engine.dispose()
     print(json.dumps({"cpu_s": cpu, "rss_peak_mb": peak[0]}), flush=True)
     return 0
@@ -230,6 +254,9 @@ def bench(kind: str, workers: int, args: argparse.Namespace, es_url: str) -> Mea
     span = args.warmup + args.minutes + 1
     docs = int(60 * (span + 10))  # a document a second
     index_logs(es, index, now - timedelta(minutes=10), now + timedelta(minutes=span), docs)
+    slack = SlackStandIn(SLACK_SECRET, SLACK_TOKEN).start()
+    for n in range(CHANNELS):
+        slack.add_channel(f"C_BENCH{n}", f"bench-{n}")
     try:
         with database(kind) as url:
             runtime = make_runtime(url, es_url)
@@ -238,10 +265,17 @@ def bench(kind: str, workers: int, args: argparse.Namespace, es_url: str) -> Mea
             end = begin + args.minutes * 60
             command = [sys.executable, __file__, "worker", "--db", url, "--es", es_url]
             command += ["--threads", str(THREADS), "--begin", str(begin), "--end", str(end)]
-            procs = [
-                subprocess.Popen(command, stdout=subprocess.PIPE, cwd=Path(__file__).parent)
-                for _ in range(workers)
+            command += ["--slack-url", slack.api_url]
+            procs = [  # the first worker process also delivers to Slack
+                subprocess.Popen(
+                    command + (["--deliver"] if n == 0 else []),
+                    stdout=subprocess.PIPE,
+                    cwd=Path(__file__).parent,
+                )
+                for n in range(workers)
             ]
+            slack_at_begin = _answered(slack, begin)
+            slack_at_end = _answered(slack, end)
             reports = [json.loads((p.communicate()[0] or b"{}").decode() or "{}") for p in procs]
             start_at = datetime.fromtimestamp(begin, UTC)
             end_at = datetime.fromtimestamp(end, UTC)
@@ -262,6 +296,11 @@ def bench(kind: str, workers: int, args: argparse.Namespace, es_url: str) -> Mea
                         select(Search.id, Search.source_config)
                     )
                 }
+                undelivered = session.scalar(
+                    select(func.count()).where(
+                        Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
+                    )
+                )
             runtime.engine.dispose()
         expected = expected_fires(ids, start_at, end_at)
         by_fire = {(r.search_id, r.scheduled_for): r for r in runs}
@@ -281,10 +320,24 @@ def bench(kind: str, workers: int, args: argparse.Namespace, es_url: str) -> Mea
             rss_mb=max((r.get("rss_peak_mb", 0.0) for r in reports), default=0.0),
             raw_cpu_ms=raw_client_cpu_ms(es, index, sample, configs),
             throughput=len(started_in_span) / (args.minutes * 60),
+            slack_posts=slack_at_end[0] - slack_at_begin[0],
+            slack_updates=slack_at_end[1] - slack_at_begin[1],
+            undelivered=undelivered or 0,
         )
     finally:
+        slack.stop()
         es.indices.delete(index=index)
         es.close()
+
+
+def _answered(slack: SlackStandIn, at: float) -> tuple[int, int]:
+    """At ``at`` (waited for): the chat.postMessage and chat.update calls answered ok so far."""
+    time.sleep(max(0.0, at - time.time()))
+    calls = slack.calls()
+    return tuple(  # type: ignore[return-value]
+        sum(1 for call in calls if call.ok and call.method == method)
+        for method in ("chat.postMessage", "chat.update")
+    )
 
 
 def raw_client_cpu_ms(es, index: str, runs, configs) -> float:
@@ -334,6 +387,8 @@ def main() -> int:
     worker.add_argument("--threads", type=int, default=THREADS)
     worker.add_argument("--begin", type=float, required=True)
     worker.add_argument("--end", type=float, required=True)
+    worker.add_argument("--slack-url", required=True)
+    worker.add_argument("--deliver", action="store_true", help="also run the delivery loop")
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="one database kind")
     parser.add_argument("--full", action="store_true", help="10 measured minutes (the goal's run)")
     parser.add_argument("--minutes", type=float, help="measured minutes (default 2, --full 10)")
