@@ -69,7 +69,9 @@ from bot.models import Delivery, DeliveryStatus, RunStatus, Search, SearchRun
 from bot.runs.scheduler import phase
 from searches.base import TimeWindow
 from searches.elasticsearch import build_query, parse_es_config
-from standin import SlackStandIn
+from standin import SlackStandIn, state
+
+state.MAX_RECORDED_CALLS = 10_000_000  # every call of the run kept, so the counts are whole
 
 INTERVAL = 60
 BUDGETS = {"lateness_p99_s": 2.0, "cpu_ms_per_run": 2.0, "rss_mb": 150.0, "ratio": 3.0}
@@ -124,6 +126,7 @@ class Measured:
     throughput: float  # runs started per second of the measured span, whatever their fire time
     slack_posts: int  # chat.postMessage calls answered ok in the measured span
     slack_updates: int  # chat.update calls answered ok in the measured span
+    slack_refused: int  # calls answered HTTP 429 (rate limited) in the measured span
     undelivered: int  # deliveries still waiting (pending or retrying) at the end
 
     @property
@@ -138,7 +141,7 @@ class Measured:
             f"p99 {percentile(self.lateness, 99):.2f} s  CPU {self.cpu_ms_per_run:.2f} ms/run  "
             f"RSS {self.rss_mb:.0f} MB  raw client {self.raw_cpu_ms:.2f} ms/search "
             f"(ratio {self.ratio:.1f}x)  Slack {self.slack_posts} posts {self.slack_updates} "
-            f"updates, {self.undelivered} waiting at the end"
+            f"updates {self.slack_refused} refused (429), {self.undelivered} waiting at the end"
         )
 
     def within_budget(self) -> bool:
@@ -322,6 +325,7 @@ def bench(kind: str, workers: int, args: argparse.Namespace, es_url: str) -> Mea
             throughput=len(started_in_span) / (args.minutes * 60),
             slack_posts=slack_at_end[0] - slack_at_begin[0],
             slack_updates=slack_at_end[1] - slack_at_begin[1],
+            slack_refused=slack_at_end[2] - slack_at_begin[2],
             undelivered=undelivered or 0,
         )
     finally:
@@ -330,14 +334,16 @@ def bench(kind: str, workers: int, args: argparse.Namespace, es_url: str) -> Mea
         es.close()
 
 
-def _answered(slack: SlackStandIn, at: float) -> tuple[int, int]:
-    """At ``at`` (waited for): the chat.postMessage and chat.update calls answered ok so far."""
+def _answered(slack: SlackStandIn, at: float) -> tuple[int, int, int]:
+    """At ``at`` (waited for): the chat.postMessage and chat.update calls answered ok so far,
+    and the calls refused as rate limited."""
     time.sleep(max(0.0, at - time.time()))
     calls = slack.calls()
-    return tuple(  # type: ignore[return-value]
+    posts, updates = (
         sum(1 for call in calls if call.ok and call.method == method)
         for method in ("chat.postMessage", "chat.update")
     )
+    return posts, updates, slack.rate_limited_count
 
 
 def raw_client_cpu_ms(es, index: str, runs, configs) -> float:

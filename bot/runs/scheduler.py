@@ -22,8 +22,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.definitions.schedule import Schedule, parse_schedule
 from bot.logs import FailureLog
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 _GOLDEN = 0.6180339887498949
 MISFIRE_GRACE = timedelta(minutes=5)  # a fire time seen later than this is missed, not run
 TICK_SECONDS = 1.0
+FULL_SYNC_SECONDS = 60.0  # a sync reads every search at least this often, changed or not
 
 
 def phase(search_id: int, interval: int) -> int:
@@ -90,6 +92,8 @@ class SearchScheduler:
         # one batch per sync, not one statement per fire.
         self._stale_next: set[int] = set()
         self._lock = threading.Lock()  # jobs, the heap and _stale_next: sync and tick share them
+        # The fingerprint of the enabled searches at the last full read, and when it was.
+        self._synced: tuple[tuple[Any, ...], float] | None = None
         self._active = threading.Event()  # set while this process holds the lease
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -111,6 +115,7 @@ class SearchScheduler:
             self._due.clear()
             self._unsaved.clear()
             self._stale_next.clear()  # the new lease holder writes them
+            self._synced = None
 
     def shutdown(self) -> None:
         self._stop.set()
@@ -120,14 +125,23 @@ class SearchScheduler:
 
     # ------------------------------------------------------------------ searches
 
-    def sync(self) -> int:
-        """Add, reschedule and remove searches to match the enabled ones; returns changes."""
+    def sync(self, *, if_changed: bool = False) -> int:
+        """Add, reschedule and remove searches to match the enabled ones; returns changes.
+
+        ``if_changed`` (the lease holder's sync every few seconds): first read a
+        fingerprint of the enabled searches, and read them all only when it moved, or
+        when the last full read is ``FULL_SYNC_SECONDS`` old. Reading ten thousand
+        rows every five seconds would cost more than the runs' own bookkeeping.
+        """
         with self.runtime.sessions() as session:
-            rows = session.execute(
-                select(Search.id, Search.version, Search.schedule).where(
-                    Search.enabled.is_(True), Search.deleted_at.is_(None)
-                )
-            ).all()
+            # The fingerprint first: an edit landing between the two reads is seen next time.
+            fingerprint = tuple(session.execute(_FINGERPRINT).one())
+            unchanged = if_changed and not self._moved(fingerprint)
+            rows = [] if unchanged else session.execute(_ENABLED).all()
+        if unchanged:
+            self.write_next_runs()
+            return 0
+        self._synced = (fingerprint, time.monotonic())
         wanted = {search_id: (version, text) for search_id, version, text in rows}
         now = utcnow()
         touched: set[int] = set()
@@ -145,6 +159,12 @@ class SearchScheduler:
             log.info("scheduler: %d changes, %d searches scheduled", len(touched), len(self.jobs))
         self.write_next_runs()
         return len(touched)
+
+    def _moved(self, fingerprint: tuple[Any, ...]) -> bool:
+        """Whether the enabled searches changed since the last full read (or it is old)."""
+        if self._synced is None or time.monotonic() - self._synced[1] > FULL_SYNC_SECONDS:
+            return True
+        return fingerprint != self._synced[0]
 
     def next_fire(self, search_id: int) -> datetime | None:
         job = self.jobs.get(search_id)
@@ -240,6 +260,18 @@ class SearchScheduler:
             return 0
         return len(rows)
 
+
+# Built once: the searches the scheduler fires, and a fingerprint of them. Every edit
+# (bot/definitions/store.py) sets updated_at and most bump the version; enabling,
+# disabling or deleting a search changes which rows count.
+_ENABLED_WHERE = (Search.enabled.is_(True), Search.deleted_at.is_(None))
+_ENABLED = select(Search.id, Search.version, Search.schedule).where(*_ENABLED_WHERE)
+_FINGERPRINT = select(
+    func.count(),
+    func.coalesce(func.sum(Search.id), 0),
+    func.coalesce(func.sum(Search.version), 0),
+    func.max(Search.updated_at),
+).where(*_ENABLED_WHERE)
 
 # Built once. Scheduling bookkeeping, not an edit: updated_at stays as it was.
 _WRITE_NEXT_RUN = (

@@ -46,8 +46,8 @@ from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# Runs claimed ahead per run thread: a batch of 4 x 4 threads waits ~10 ms for its thread.
-CLAIM_AHEAD = 4
+# Runs claimed ahead per run thread: 8 x 4 threads wait some 20 ms for a thread.
+CLAIM_AHEAD = 8
 
 
 class Worker:
@@ -165,7 +165,7 @@ class Worker:
             log.info("%s holds the scheduler lease", self.name)
             self.scheduler.resume()
             return
-        self.scheduler.sync()
+        self.scheduler.sync(if_changed=True)
         with self.runtime.sessions.begin() as session:
             recover_stale(session, utcnow())
             MISSED.labels("given_up").inc(give_up_overdue(session, utcnow()))
@@ -211,11 +211,13 @@ class Worker:
         # Claims come in batches: up to CLAIM_AHEAD runs a thread are claimed at once, the
         # later ones waiting for a thread (a run records when it really began), and
         # prepared together (one read, one multi-search). A claim per finished run would
-        # cost a transaction and a search request per run.
+        # cost a transaction and a search request per run, so while runs are in hand the
+        # next claim waits until half the room is free: batches stay large.
+        capacity = CLAIM_AHEAD * self.threads
         with self._lock:
-            free = CLAIM_AHEAD * self.threads - self._inflight
+            free = capacity - self._inflight
             waiting = self._inflight > 0
-        if (free < self.threads and waiting) or free <= 0 or self._stop.is_set():
+        if (waiting and free < capacity // 2) or free <= 0 or self._stop.is_set():
             return
         if self.heartbeat.stale:
             return  # others may judge us dead; claim nothing now

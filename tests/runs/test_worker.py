@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
@@ -10,7 +11,7 @@ from sqlalchemy import func, select, text
 from bot.config import Settings
 from bot.db import make_engine
 from bot.definitions.search import definition_from_search
-from bot.definitions.store import find_search, set_enabled, update_search
+from bot.definitions.store import delete_search, find_search, set_enabled, update_search
 from bot.models import RunStatus, SearchRun
 from bot.runs.claims import claim_runs, create_due_run, recover_stale
 from bot.runs.lease import Lease
@@ -120,6 +121,47 @@ def test_changes_to_searches_reach_the_scheduler_without_a_restart(runtime, data
         assert scheduler.jobs[ids[1]].schedule.interval == 300
     finally:
         scheduler.shutdown()
+
+
+def test_the_lease_holders_sync_reads_the_searches_only_when_their_fingerprint_moved(
+    runtime, dataset, make_search, monkeypatch
+):
+    ids = [make_search(dataset[0]) for _ in range(4)]
+    scheduler = SearchScheduler(runtime)
+
+    def edit(change) -> int:
+        with runtime.sessions.begin() as session:
+            change(session)
+        return scheduler.sync(if_changed=True)
+
+    def reschedule(session, search_id: int, schedule: str) -> None:
+        search = find_search(session, str(search_id))
+        defn = definition_from_search(search)
+        update_search(session, search, replace(defn, schedule=schedule), "U_BOB")
+
+    assert scheduler.sync(if_changed=True) == 4  # the first sync reads every search
+    assert scheduler.sync(if_changed=True) == 0
+
+    # Each kind of edit moves the fingerprint, so the next sync sees it at once.
+    def enabled(flag: bool):
+        return lambda session: set_enabled(session, find_search(session, str(ids[0])), flag, "U")
+
+    assert edit(enabled(False)) == 1 and ids[0] not in scheduler.jobs
+    assert edit(enabled(True)) == 1 and ids[0] in scheduler.jobs
+    assert edit(lambda s: reschedule(s, ids[1], "every 5m")) == 1
+    assert scheduler.jobs[ids[1]].schedule.interval == 300
+    assert edit(lambda s: delete_search(s, find_search(s, str(ids[2])), "U_BOB")) == 1
+    assert set(scheduler.jobs) == {ids[0], ids[1], ids[3]}
+    # A change behind the definitions' back (no version, no updated_at) is not looked
+    # for every few seconds, but the periodic full read finds it.
+    with runtime.sessions.begin() as session:
+        session.execute(
+            text("UPDATE searches SET schedule = 'every 2m' WHERE id = :id"), {"id": ids[3]}
+        )
+    assert scheduler.sync(if_changed=True) == 0
+    monkeypatch.setattr("bot.runs.scheduler.FULL_SYNC_SECONDS", 0.0)
+    assert scheduler.sync(if_changed=True) == 1
+    assert scheduler.jobs[ids[3]].schedule.interval == 120
 
 
 def test_interval_schedules_are_spread_over_the_interval():
