@@ -11,6 +11,7 @@ lets the runner interrupt a call in flight.
 from __future__ import annotations
 
 import enum
+import json
 import math
 import threading
 import time
@@ -57,6 +58,15 @@ class Bucket:
     count: int
     # More fields an alert on this bucket carries, not part of its key (e.g. a statistic).
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+# One encoder, made once: json.dumps with options builds a new encoder on every call.
+_KEY_TEXT = json.JSONEncoder(sort_keys=True, default=str)
+
+
+def bucket_order(bucket: Bucket) -> tuple[int, str]:
+    """The order sources give buckets in: the largest count first, then by key (as JSON)."""
+    return -bucket.count, _KEY_TEXT.encode(bucket.key)
 
 
 @dataclass

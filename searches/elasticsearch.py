@@ -46,6 +46,7 @@ from searches.base import (
     SourceError,
     SourceResult,
     TimeWindow,
+    bucket_order,
 )
 from searches.cluster_client import Answer, ClusterClient, ClusterRequestError
 from searches.common import (
@@ -443,7 +444,7 @@ class ElasticsearchSource(Source):
             buckets, truncated = self._single_terms(client, query, fields[0], counting)
         else:
             buckets, truncated = self._composite_terms(client, query, fields, counting)
-        buckets.sort(key=lambda b: (-b.count, json.dumps(b.key, sort_keys=True, default=str)))
+        buckets.sort(key=bucket_order)
         if len(buckets) > self.config.max_buckets:
             buckets, truncated = buckets[: self.config.max_buckets], True
         return SourceResult(ResultKind.BUCKETS, buckets=buckets, truncated=truncated)

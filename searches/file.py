@@ -36,6 +36,7 @@ from searches.base import (
     SourceError,
     SourceResult,
     TimeWindow,
+    bucket_order,
 )
 from searches.common import (
     ConfigReader,
@@ -299,7 +300,7 @@ class FileSource(Source):
             for combination, count in counts.items()
             if count >= self.config.min_doc_count
         ]
-        buckets.sort(key=lambda b: (-b.count, json.dumps(b.key, sort_keys=True, default=str)))
+        buckets.sort(key=bucket_order)
         truncated = len(buckets) > self.config.max_buckets
         return SourceResult(
             ResultKind.BUCKETS, buckets=buckets[: self.config.max_buckets], truncated=truncated

@@ -89,21 +89,27 @@ def open_alerts(session: Session, search_id: int | None, keys: Iterable[str]) ->
     return found
 
 
+# Built once (bound per run): autoclosing and auto-resolving searches read these every run.
+_STALE = select(Alert.id, Alert.dedupe_key, Alert.last_seen).where(
+    Alert.search_id == bindparam("search_id"),
+    Alert.state != AlertState.RESOLVED,
+    Alert.last_seen < bindparam("cutoff"),
+)
+_ALL_OPEN = select(Alert.id, Alert.dedupe_key).where(
+    Alert.search_id == bindparam("search_id"), Alert.state != AlertState.RESOLVED
+)
+
+
 def stale_alerts(session: Session, search_id: int | None, cutoff: datetime) -> list[Any]:
     """Open alerts last seen before ``cutoff`` (id, dedupe_key, last_seen), for autoclose."""
     if search_id is None:
         return []
-    query = select(Alert.id, Alert.dedupe_key, Alert.last_seen).where(
-        Alert.search_id == search_id, Alert.state != AlertState.RESOLVED, Alert.last_seen < cutoff
-    )
-    return list(session.execute(query))
+    params = {"search_id": search_id, "cutoff": cutoff}
+    return list(session.connection().execute(_STALE, params))
 
 
 def all_open(session: Session, search_id: int | None) -> list[Any]:
     """Every open alert of the search (id, dedupe_key), for auto-resolve."""
     if search_id is None:
         return []
-    query = select(Alert.id, Alert.dedupe_key).where(
-        Alert.search_id == search_id, Alert.state != AlertState.RESOLVED
-    )
-    return list(session.execute(query))
+    return list(session.connection().execute(_ALL_OPEN, {"search_id": search_id}))

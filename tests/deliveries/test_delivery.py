@@ -179,6 +179,40 @@ def test_it_honours_retry_after_for_the_limited_channel_only(db_url: str) -> Non
         runtime.engine.dispose()
 
 
+def test_refusals_from_two_channels_pause_every_post_for_the_workspace_limit(
+    db_url: str,
+) -> None:
+    """Slack's workspace-wide post limit: after two channels are refused in a row, the
+    others are not tried one by one (each would only be refused too)."""
+    capped = RateLimits(post_per_minute_workspace=2)
+    channels = [f"C_WS{n}" for n in range(6)]
+    with SlackStandIn(SECRET, TOKEN, rate_limits=capped) as standin:
+        for channel in channels:
+            standin.add_channel(channel, channel.lower())
+        runtime = make_runtime(db_url, standin.api_url)
+        search_id = add_search(runtime)
+        for channel in channels:
+            alert_id = add_alert(runtime, search_id, post=False)
+            with runtime.sessions.begin() as session:
+                alert = session.get(Alert, alert_id)
+                assert alert is not None
+                outbox.enqueue_alert_post(session, alert, channel)
+        loop = DeliveryLoop(runtime)
+        loop.run_once()
+        posted = [c for c in channels if standin.messages(c)]
+        assert len(posted) == 2  # the workspace's two a minute
+        # The third channel is refused (its own limit, as far as the loop can tell), the
+        # fourth too: then the remaining two wait instead of being refused in turn.
+        assert standin.rate_limited_count == 2
+        assert len(standin.calls("chat.postMessage")) == 4
+        with runtime.sessions() as session:
+            waiting = session.scalars(
+                select(Delivery).where(Delivery.status == DeliveryStatus.PENDING)
+            ).all()
+        assert len(waiting) == 4  # none lost: each is sent once the minute has passed
+        runtime.engine.dispose()
+
+
 def test_it_folds_repeated_updates_of_one_message_into_one(
     runtime: Runtime, standin: SlackStandIn, loop: DeliveryLoop
 ) -> None:
