@@ -38,6 +38,7 @@ machine the numbers move with whatever else runs.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -121,6 +122,7 @@ class Measured:
     never_started: int
     lateness: list[float]
     cpu_ms_per_run: float
+    gc_ms_per_run: float  # of which the garbage collector
     rss_mb: float
     raw_cpu_ms: float
     throughput: float  # runs started per second of the measured span, whatever their fire time
@@ -138,7 +140,8 @@ class Measured:
             f"[{self.label}] due {self.due}  ran {self.ran}  covered {self.covered}  "
             f"never started {self.never_started}  throughput {self.throughput:.0f} runs/s  "
             f"lateness p50 {percentile(self.lateness, 50):.2f} s "
-            f"p99 {percentile(self.lateness, 99):.2f} s  CPU {self.cpu_ms_per_run:.2f} ms/run  "
+            f"p99 {percentile(self.lateness, 99):.2f} s  CPU {self.cpu_ms_per_run:.2f} ms/run "
+            f"(GC {self.gc_ms_per_run:.2f})  "
             f"RSS {self.rss_mb:.0f} MB  raw client {self.raw_cpu_ms:.2f} ms/search "
             f"(ratio {self.ratio:.1f}x)  Slack {self.slack_posts} posts {self.slack_updates} "
             f"updates {self.slack_refused} refused (429), {self.undelivered} waiting at the end"
@@ -226,6 +229,7 @@ def worker_main(args: argparse.Namespace) -> int:
         delivery.start()
     peak = [rss_mb()]
     stop = threading.Event()
+    collecting = GcClock()
 
     def sample() -> None:
         while not stop.wait(1.0):
@@ -233,17 +237,32 @@ def worker_main(args: argparse.Namespace) -> int:
 
     threading.Thread(target=sample, daemon=True).start()
     time.sleep(max(0.0, args.begin - time.time()))
-    cpu_begin = time.process_time()
+    cpu_begin, gc_begin = time.process_time(), collecting.seconds
     time.sleep(max(0.0, args.end - time.time()))
-    cpu = time.process_time() - cpu_begin
+    cpu, gc_s = time.process_time() - cpu_begin, collecting.seconds - gc_begin
     time.sleep(10)  # runs of the last fire times finish; they are not counted
     stop.set()
     worker.stop()
     if delivery is not None:
         delivery.stop()
     runtime.engine.dispose()
-    print(json.dumps({"cpu_s": cpu, "rss_peak_mb": peak[0]}), flush=True)
+    print(json.dumps({"cpu_s": cpu, "gc_s": gc_s, "rss_peak_mb": peak[0]}), flush=True)
     return 0
+
+
+class GcClock:
+    """Seconds the garbage collector ran in this process (its CPU: it holds the GIL)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
 
 
 # ------------------------------------------------------------------ one configuration
@@ -311,6 +330,7 @@ def bench(kind: str, workers: int, args: argparse.Namespace, es_url: str) -> Mea
         covered = [f for f in expected if f in by_fire and by_fire[f].status == RunStatus.SKIPPED]
         started_in_span = [r for r in runs if r.started_at and start_at <= r.started_at < end_at]
         cpu_s = sum(r.get("cpu_s", 0.0) for r in reports)
+        gc_s = sum(r.get("gc_s", 0.0) for r in reports)
         sample = random.Random(411).sample(ran, min(len(ran), args.raw_sample))
         return Measured(
             label=label,
@@ -320,6 +340,7 @@ def bench(kind: str, workers: int, args: argparse.Namespace, es_url: str) -> Mea
             never_started=len(expected) - len(ran) - len(covered),
             lateness=[(r.started_at - r.scheduled_for).total_seconds() for r in ran],
             cpu_ms_per_run=cpu_s * 1000 / max(1, len(started_in_span)),
+            gc_ms_per_run=gc_s * 1000 / max(1, len(started_in_span)),
             rss_mb=max((r.get("rss_peak_mb", 0.0) for r in reports), default=0.0),
             raw_cpu_ms=raw_client_cpu_ms(es, index, sample, configs),
             throughput=len(started_in_span) / (args.minutes * 60),
