@@ -83,20 +83,27 @@ def store_finished(
     counts: Mapping[str, int],
     *,
     advance: bool,
-) -> None:
+) -> bool:
     """Write the run's record (status succeeded) and, for hit searches, the cursor's advance.
 
+    The record is written only while the run is still RUNNING under this worker's
+    claim; False when it was taken back meanwhile (the caller rolls everything back).
     One statement on Postgres, where the search's update rides along as a CTE.
     """
     written = {"status": RunStatus.SUCCEEDED, **record, **counts}
     params = {f"f_{name}": value for name, value in written.items()}
-    params.update(f_run_id=run.id, f_search_id=search.id)
+    params.update(
+        f_run_id=run.id, f_search_id=search.id, f_running=RunStatus.RUNNING, f_worker=run.worker
+    )
     connection = session.connection()
     together = advance and connection.dialect.name == "postgresql"
-    connection.execute(_FINISH_AND_ADVANCE if together else _FINISH_RUN, params)
+    finished = connection.execute(_FINISH_AND_ADVANCE if together else _FINISH_RUN, params)
+    if finished.rowcount != 1:
+        return False
     if advance and not together:
         connection.execute(ADVANCE, params)
     mark_written(run, written)
+    return True
 
 
 _FINISHED = (
@@ -112,10 +119,14 @@ _FINISHED = (
     "duration_ms",
     "finished_at",
 )
-# Built once (bound per run).
+# Built once (bound per run). The WHERE is the run's ownership: see bot/runs/results.py.
 _FINISH_RUN = (
     update(_RUNS)
-    .where(_RUNS.c.id == bindparam("f_run_id"))
+    .where(
+        _RUNS.c.id == bindparam("f_run_id"),
+        _RUNS.c.status == bindparam("f_running"),
+        _RUNS.c.worker.is_not_distinct_from(bindparam("f_worker", type_=_RUNS.c.worker.type)),
+    )
     .values({name: bindparam(f"f_{name}", type_=_RUNS.c[name].type) for name in _FINISHED})
 )
 _FINISH_AND_ADVANCE = _FINISH_RUN.add_cte(ADVANCE.returning(_SEARCHES.c.id).cte("advanced"))

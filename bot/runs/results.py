@@ -15,12 +15,15 @@ written or none. Two ways to write, one set of rules:
 tests/pipeline/test_write_paths.py writes the same plans both ways on Postgres and
 asserts identical rows, rule by rule: the SQL text cannot drift from the Python.
 
-Either way the write first makes sure the run is still this worker's: a worker whose
-heartbeat stopped (a long database outage, a stall) may have had its run taken back
-and claimed by another (bot/runs/claims.take_back). Then nothing is written and
-:class:`RunTakenBack` is raised, so a run's results are stored once, by one worker.
-The check locks the run's row, so a take-back waits for the write and then finds
-the run finished.
+Either way the write makes sure, in its own transaction, that the run is still this
+worker's: a worker whose heartbeat stopped (a long database outage, a stall) may have
+had its run taken back and claimed by another (bot/runs/claims.take_back). The run's
+record is written only while the run is RUNNING under this worker's claim; when it
+is not, everything the run wrote is rolled back (the one statement on Postgres
+writes nothing) and :class:`RunTakenBack` is raised, so a run's results are stored
+once, by one worker. The record's write locks the run's row in the transaction
+that commits the results, so a take-back after it waits and then finds the run
+finished.
 """
 
 from __future__ import annotations
@@ -86,12 +89,11 @@ def store_results(
             _fold_into_run(session, results, taken)
         return
     search, run, plan = results.search, results.run, results.plan
-    if not hold_run(session, run):
-        session.rollback()
-        raise RunTakenBack(f"run {run.id} was taken back from worker {run.worker}")
     applied = apply_plan(session, search, run.id, plan, results.now, thread_replies=thread_replies)
     counts = {"alerts_new": len(applied.new_ids), "alerts_updated": applied.updated}
-    store_finished(session, search, run, results.record(), counts, advance=results.advance)
+    if not store_finished(session, search, run, results.record(), counts, advance=results.advance):
+        session.rollback()  # the plan's writes too: the run is another worker's now
+        raise RunTakenBack(f"run {run.id} was taken back from worker {run.worker}")
     record_success(session, search, run)
     session.commit()
 
