@@ -88,6 +88,7 @@ PERMANENT_ERRORS = frozenset(
         "not_allowed_token_type",
     ]
 )
+RECOVER_EVERY = timedelta(seconds=5)  # how often expired leases are looked for
 TAKEBACK_GRACE = timedelta(seconds=5)  # a dead worker's send may still land meanwhile
 LOOK_AGAIN_AFTER = timedelta(seconds=30)  # a look at a channel is reused at most this long
 LOOK_FURTHER_BACK = 600.0  # seconds a look reaches back past the delivery that asked for it
@@ -152,6 +153,7 @@ class DeliveryLoop(BackgroundLoop):
         self.slack_failures = FailureLog(log, "Slack deliveries")
         self.lanes = Lanes(posts_per_second, post_burst)
         self.poll_interval = poll_interval
+        self._recovered_at: datetime | None = None  # the last look for expired leases
 
     # ------------------------------------------------------------------ running
 
@@ -282,7 +284,13 @@ class DeliveryLoop(BackgroundLoop):
         return [(r[0], r[1], r[2]) for r in rows]
 
     def _recover_stale(self, now: datetime) -> None:
-        """SENDING rows whose lease ran out: their process died mid-send."""
+        """SENDING rows whose lease ran out: their process died mid-send.
+
+        Looked for every few seconds, not on every pass: a lease lasts minutes, and a
+        busy loop passes many times a second."""
+        if self._recovered_at is not None and now - self._recovered_at < RECOVER_EVERY:
+            return
+        self._recovered_at = now
         with self.runtime.sessions.begin() as session:
             session.execute(
                 update(Delivery)
