@@ -13,9 +13,10 @@ is recorded, not repeated. Any attempt whose outcome is unknown (a timeout, a lo
 connection, an HTTP 5xx) makes the row ambiguous until it is recorded.
 
 Rate limits: about one post per second per channel (a small token bucket), and an
-HTTP 429 blocks only its own lane (one channel for posts, the method for updates)
+HTTP 429 blocks its own lane (one channel for posts, the method for updates)
 for ``Retry-After`` seconds, persisted on the waiting rows so other workers
-honour it too. Errors back off exponentially up to ``max_backoff`` and are retried
+honour it too; two channels refused in a row pause every post of this loop
+(Slack's workspace-wide limit, see lanes.py). Errors back off exponentially up to ``max_backoff`` and are retried
 until the delivery is older than ``give_up_after`` (a day by default): a Slack
 outage of hours loses nothing. Only then does it FAIL, its alert records it
 (AlertEvent DELIVERY_FAILED), ``411 status`` lists it and ``411 deliveries resend``

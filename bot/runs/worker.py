@@ -46,7 +46,7 @@ from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# Runs claimed ahead per run thread: 8 x 4 threads wait some 20 ms for a thread.
+# Runs claimed ahead per run thread: the last of 8 x 4 threads waits some tens of ms.
 CLAIM_AHEAD = 8
 
 
