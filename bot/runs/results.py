@@ -21,9 +21,8 @@ had its run taken back and claimed by another (bot/runs/claims.take_back). The r
 record is written only while the run is RUNNING under this worker's claim; when it
 is not, everything the run wrote is rolled back (the one statement on Postgres
 writes nothing) and :class:`RunTakenBack` is raised, so a run's results are stored
-once, by one worker. The record's write locks the run's row in the transaction
-that commits the results, so a take-back after it waits and then finds the run
-finished.
+once, by one worker. On Postgres the transactional write also locks the run's row
+before anything else, so a take-back waits for it and then finds the run finished.
 """
 
 from __future__ import annotations
@@ -89,13 +88,23 @@ def store_results(
             _fold_into_run(session, results, taken)
         return
     search, run, plan = results.search, results.run, results.plan
+    # Postgres: lock the run's row first, so a take-back waits for this transaction (a
+    # take-back midway could deadlock this write with the new owner's inserts). SQLite
+    # has one writer at a time: the ownership check of the record's UPDATE is enough.
+    if postgres and not hold_run(session, run):
+        raise _taken_back(session, run)
     applied = apply_plan(session, search, run.id, plan, results.now, thread_replies=thread_replies)
     counts = {"alerts_new": len(applied.new_ids), "alerts_updated": applied.updated}
     if not store_finished(session, search, run, results.record(), counts, advance=results.advance):
-        session.rollback()  # the plan's writes too: the run is another worker's now
-        raise RunTakenBack(f"run {run.id} was taken back from worker {run.worker}")
+        raise _taken_back(session, run)
     record_success(session, search, run)
     session.commit()
+
+
+def _taken_back(session: Session, run: SearchRun) -> RunTakenBack:
+    """Roll back everything the run wrote: the run is another worker's now."""
+    session.rollback()
+    return RunTakenBack(f"run {run.id} was taken back from worker {run.worker}")
 
 
 def hold_run(session: Session, run: SearchRun) -> bool:

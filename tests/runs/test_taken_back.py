@@ -12,9 +12,9 @@ import time
 from datetime import UTC, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from bot.models import Alert, AlertEvent, RunStatus, SearchRun
+from bot.models import Alert, AlertEvent, RunStatus, Search, SearchRun
 from bot.runs.claims import claim_runs, create_due_run, take_back
 from bot.runs.runner import run_search
 from searches.base import Hit
@@ -23,15 +23,21 @@ from tests.memory_source import T0
 NOW = T0 if T0.tzinfo else T0.replace(tzinfo=UTC)
 
 
+@pytest.mark.parametrize("write", ["usual", "transactional"])
 @pytest.mark.parametrize("kind", ["hits", "count"])
 def test_a_run_taken_back_from_a_stalled_worker_is_stored_once(
-    runtime, dataset, make_search, kind
+    runtime, dataset, make_search, kind, write
 ) -> None:
     name, data = dataset
     data.hits = [Hit(id="e1", fields={"user": "bob"}, timestamp=NOW - timedelta(seconds=30))]
     data.count = 3
     extra = {"condition": "count > 1"} if kind == "count" else {"key_fields": ["user"]}
     search_id = make_search(name, kind=kind, **extra)
+    if write == "transactional":  # a failure streak to end: Postgres takes the portable path
+        with runtime.sessions.begin() as session:
+            session.execute(
+                update(Search).where(Search.id == search_id).values(consecutive_failures=1)
+            )
     with runtime.sessions.begin() as session:
         create_due_run(session, search_id, NOW)
         [first] = claim_runs(session, "worker-a", NOW, limit=1)
