@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import elasticsearch.helpers
@@ -63,3 +64,18 @@ class SearchServer:
         # `GET /` is absent on the Elasticsearch test servers; the nodes API has the version.
         nodes = self.client.nodes.info(metric="jvm")["nodes"]
         return {node["version"] for node in nodes.values()}
+
+
+def answer_as(
+    handler: BaseHTTPRequestHandler, product: Product, status: int, kind: str, body: bytes
+) -> None:
+    """Send ``body`` as ``product`` would (the header its client checks), for fake or proxy servers."""
+    handler.send_response(status)
+    if product is Product.OPENSEARCH:
+        handler.send_header("X-OpenSearch-Version", "OpenSearch/3.6.0 (opensearch)")
+    else:
+        handler.send_header("X-Elastic-Product", "Elasticsearch")
+    handler.send_header("Content-Type", kind)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TypedDict, cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import ColumnElement, Table, bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -119,14 +119,24 @@ _FINISHED = (
     "duration_ms",
     "finished_at",
 )
+
+
+def held_by_claim(prefix: str) -> tuple[ColumnElement[bool], ...]:
+    """The run bound as ``<prefix>run_id``, while RUNNING under the claim of ``<prefix>worker``
+    (``<prefix>running`` binds RunStatus.RUNNING): the run is still this worker's."""
+    return (
+        _RUNS.c.id == bindparam(f"{prefix}run_id"),
+        _RUNS.c.status == bindparam(f"{prefix}running"),
+        _RUNS.c.worker.is_not_distinct_from(
+            bindparam(f"{prefix}worker", type_=_RUNS.c.worker.type)
+        ),
+    )
+
+
 # Built once (bound per run). The WHERE is the run's ownership: see bot/runs/results.py.
 _FINISH_RUN = (
     update(_RUNS)
-    .where(
-        _RUNS.c.id == bindparam("f_run_id"),
-        _RUNS.c.status == bindparam("f_running"),
-        _RUNS.c.worker.is_not_distinct_from(bindparam("f_worker", type_=_RUNS.c.worker.type)),
-    )
+    .where(*held_by_claim("f_"))
     .values({name: bindparam(f"f_{name}", type_=_RUNS.c[name].type) for name in _FINISHED})
 )
 _FINISH_AND_ADVANCE = _FINISH_RUN.add_cte(ADVANCE.returning(_SEARCHES.c.id).cte("advanced"))

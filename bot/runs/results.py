@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, text, update
+from sqlalchemy import Connection, Table, text, update
 from sqlalchemy.orm import Session
 
 from bot.db import autocommit_on_postgres, compact_sql
@@ -42,7 +42,7 @@ from bot.pipeline.apply import add_occurrences, fold_taken, posts_for
 from bot.pipeline.insert_pg import NEW_ALERT_CTES, new_alert_params
 from bot.pipeline.seen_pg import SEEN_AGAIN_CTES, seen_again_params
 from bot.runs.failures import record_success
-from bot.runs.record import RunRecord, mark_written, run_record, store_finished
+from bot.runs.record import RunRecord, held_by_claim, mark_written, run_record, store_finished
 from bot.runs.window import ADVANCE_CTE_PG
 from searches.base import SourceResult, TimeWindow
 
@@ -120,15 +120,7 @@ def hold_run(session: Session, run: SearchRun) -> bool:
 
 # Built once (bound per run): a Core statement, so no ORM update nor clause is built per run.
 _RUNS = cast(Table, SearchRun.__table__)
-_HOLD_RUN = (
-    update(_RUNS)
-    .where(
-        _RUNS.c.id == bindparam("h_run_id"),
-        _RUNS.c.status == bindparam("h_running"),
-        _RUNS.c.worker.is_not_distinct_from(bindparam("h_worker", type_=_RUNS.c.worker.type)),
-    )
-    .values(worker=_RUNS.c.worker)
-)
+_HOLD_RUN = update(_RUNS).where(*held_by_claim("h_")).values(worker=_RUNS.c.worker)
 
 
 def fits_one_statement(plan: Plan, search: Search) -> bool:

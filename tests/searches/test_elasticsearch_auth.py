@@ -33,7 +33,7 @@ from searches.cluster_product import Product
 from searches.elasticsearch import ElasticsearchSource, es_client
 from searches.es_client import opensearch_client
 from tests.conftest import unique_name
-from tests.search_servers import SearchServer
+from tests.search_servers import SearchServer, answer_as
 from tests.searches.conftest import INSIDE, WINDOW, sample_documents
 
 
@@ -67,12 +67,6 @@ class Recorder:
     paths: list[str] = field(default_factory=list)
 
 
-def _product_headers(product: Product) -> dict[str, str]:
-    if product is Product.OPENSEARCH:
-        return {"X-OpenSearch-Version": "OpenSearch/3.6.0 (opensearch)"}
-    return {"X-Elastic-Product": "Elasticsearch"}
-
-
 def _serve(tls: ssl.SSLContext | None, product: Product) -> Iterator[Recorder]:
     recorder = Recorder(url="")
 
@@ -87,14 +81,7 @@ def _serve(tls: ssl.SSLContext | None, product: Product) -> Iterator[Recorder]:
             answer: dict[str, Any] = {"count": 42, "_shards": {"total": 1}}
             if self.path == "/":
                 answer = {"version": {"distribution": product.value, "number": "3.6.0"}}
-            body = json.dumps(answer).encode()
-            self.send_response(200)
-            for name, value in _product_headers(product).items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            answer_as(self, product, 200, "application/json", json.dumps(answer).encode())
 
         do_GET = do_POST
 

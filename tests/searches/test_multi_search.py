@@ -21,7 +21,7 @@ from bot.config import ClusterConfig, Settings
 from searches.base import SourceContext, SourceError, SourceResult
 from searches.elasticsearch import ElasticsearchSource
 from searches.multi_search import prefetch
-from tests.search_servers import SearchServer
+from tests.search_servers import SearchServer, answer_as
 from tests.searches.conftest import WINDOW
 
 pytestmark = pytest.mark.elasticsearch
@@ -58,13 +58,7 @@ def proxy(search_server: SearchServer) -> Iterator[Recorder]:
                 answer = upstream.request(self.command, self.path, content=body, headers=forward)
                 status, data = answer.status_code, answer.content
                 kind = answer.headers.get("content-type", "application/json")
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            if search_server.product.value == "elasticsearch":
-                self.send_header("X-Elastic-Product", "Elasticsearch")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer_as(self, search_server.product, status, kind, data)
 
         do_POST = do_GET
 
