@@ -2,8 +2,8 @@
 
 At ten thousand searches a minute most of a run's own CPU is the cluster client's
 per-request work (building, sending and parsing one HTTP request); a ``_msearch``
-of eight searches costs about a sixth of that per search. The worker claims runs a
-few at a time (bot/runs/batch.py) and hands their sources here, each with its
+of eight searches costs about a sixth of that per search. The worker claims runs in
+batches (bot/runs/batch.py) and hands their sources here, each with its
 window. Those that can say in advance the one search their ``run`` will send
 (``planned_search``: count, hits and single-field terms searches on Elasticsearch or
 OpenSearch) are sent together, a ``_msearch`` per cluster, and each gets its answer
