@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.alerts import bursts
 from bot.background import BackgroundLoop
@@ -104,6 +106,17 @@ class RateLimited(Exception):
         super().__init__(f"rate limited for {retry_after}s")
         self.retry_after = retry_after
         self.lane = lane  # None: the plan's own lane
+
+
+@dataclass
+class Claim:
+    """A delivery claimed under ``token``, its send planned in the same transaction."""
+
+    token: str
+    delivery: Delivery  # detached: the row as claimed
+    plan: sender.Plan
+    ambiguous: bool  # an earlier attempt's outcome is unknown: look before sending
+    expired: bool  # past its horizon: only looked up, never sent
 
 
 class DeliveryLoop(BackgroundLoop):
@@ -238,15 +251,16 @@ class DeliveryLoop(BackgroundLoop):
                 continue
             if kind == DeliveryKind.UPDATE and not self.lanes.ready("chat.update", take=False):
                 continue
-            token = self._claim(delivery_id, kind, now)
-            if token is None:
+            claim = self._claim(delivery_id, kind, now)
+            if not isinstance(claim, Claim):
+                handled += claim  # ended for good while planning (1), or waits (0)
                 continue
             try:
-                handled += self._process(delivery_id, token, now)
+                handled += self._process(claim, now)
             except SQLAlchemyError:
                 # The database went away mid-delivery: the row stays SENDING under our
                 # claim, and we are alive, so nobody else takes it back. We do, later.
-                self._in_doubt[delivery_id] = token
+                self._in_doubt[delivery_id] = claim.token
                 raise
         return handled
 
@@ -303,8 +317,15 @@ class DeliveryLoop(BackgroundLoop):
                 )
             )
 
-    def _claim(self, delivery_id: int, kind: DeliveryKind, now: datetime) -> str | None:
+    def _claim(self, delivery_id: int, kind: DeliveryKind, now: datetime) -> Claim | int:
+        """Claim the delivery and plan its send, in one transaction.
+
+        The plan renders the alert's state as of the claim. When there is nothing to
+        send: 1 if the delivery ended for good while planning, 0 if it waits (another
+        sender has it, or its plan is deferred).
+        """
         token = f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
+        lease_until = now + self.lease
         with self.runtime.sessions.begin() as session:
             row = session.scalar(
                 select(Delivery)
@@ -312,22 +333,51 @@ class DeliveryLoop(BackgroundLoop):
                 .with_for_update(skip_locked=True)
             )
             if row is None:
-                return None
+                return 0
             claimed = session.execute(
                 update(Delivery)
                 .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
                 .values(
-                    status=DeliveryStatus.SENDING,
-                    claimed_by=token,
-                    next_attempt_at=now + self.lease,
+                    status=DeliveryStatus.SENDING, claimed_by=token, next_attempt_at=lease_until
                 )
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
+                return 0
+            # The row object takes what the claim wrote, so a change below is written in full.
+            set_committed_value(row, "status", DeliveryStatus.SENDING)
+            set_committed_value(row, "claimed_by", token)
+            set_committed_value(row, "next_attempt_at", lease_until)
             if kind == DeliveryKind.UPDATE:
                 self._fold_updates(session, row)
-        return token
+            planned = self._plan(session, row, now)
+            if planned is None:
+                return 1 if row.status == DeliveryStatus.FAILED else 0
+            session.flush()
+            session.expunge(row)
+        return Claim(
+            token,
+            row,
+            planned,
+            ambiguous=is_ambiguous(row),
+            expired=self.outcomes.horizon_passed(row, now),
+        )
+
+    def _plan(self, session: Session, row: Delivery, now: datetime) -> sender.Plan | None:
+        """The calls that send ``row``; None when it waits or failed (written on ``row``)."""
+        try:
+            return sender.prepare(session, row, now)
+        except sender.Defer as exc:
+            self.outcomes.put_back(row, now + timedelta(seconds=exc.seconds), str(exc))
+        except (sender.Permanent, ValueError) as exc:
+            self.outcomes.give_up(session, row, str(exc))
+        except SQLAlchemyError:
+            raise  # the claim is rolled back with it: the row is still PENDING
+        except Exception as exc:  # a row that cannot be rendered must not stall the others
+            log.exception("delivery %s: cannot plan its send", row.id)
+            error = f"cannot plan the send: {type(exc).__name__}: {exc}"
+            self.outcomes.retry_row(session, row, now, error, ambiguous=False)
+        return None
 
     def _fold_updates(self, session: Session, row: Delivery) -> None:
         """Other pending updates of the same message are covered by this one (rendered later)."""
@@ -368,30 +418,18 @@ class DeliveryLoop(BackgroundLoop):
 
     # ---------------------------------------------------------------- sending
 
-    def _process(self, delivery_id: int, token: str, now: datetime) -> int:
-        try:
-            with self.runtime.sessions() as session:
-                delivery = session.get(Delivery, delivery_id)
-                assert delivery is not None
-                ambiguous = is_ambiguous(delivery)
-                expired = self.outcomes.horizon_passed(delivery, now)
-                plan = sender.prepare(session, delivery, now)
-                session.expunge(delivery)
-        except sender.Defer as exc:
-            self.outcomes.release(
-                delivery_id, token, now + timedelta(seconds=exc.seconds), str(exc)
-            )
-            return 0
-        except (sender.Permanent, ValueError) as exc:
-            self.outcomes.fail(delivery_id, token, str(exc))
-            return 1
+    def _process(self, claim: Claim, now: datetime) -> int:
+        delivery, token, plan = claim.delivery, claim.token, claim.plan
+        delivery_id = delivery.id
         if not self.lanes.ready(plan.lane, take=True):
             self.outcomes.release(
                 delivery_id, token, now + timedelta(seconds=self.lanes.wait(plan.lane)), "paced"
             )
             return 0
         try:
-            response = self._send(plan, delivery, ambiguous, look_only=expired and ambiguous)
+            response = self._send(
+                plan, delivery, claim.ambiguous, look_only=claim.expired and claim.ambiguous
+            )
         except RateLimited as exc:
             if exc.lane is not None:  # the look-up was limited, not the post: only this row waits
                 self.lanes.block(exc.lane, exc.retry_after)
@@ -422,7 +460,7 @@ class DeliveryLoop(BackgroundLoop):
             self.outcomes.give_up_unsent(delivery_id, token)
             return 1
         self.slack_failures.cleared()
-        self.outcomes.record(delivery_id, token, plan, response)
+        self.outcomes.record(delivery, token, plan, response)
         return 1
 
     def _send(

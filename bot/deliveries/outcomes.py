@@ -82,11 +82,16 @@ class Outcomes:
         with self.sessions.begin() as session:
             row = self.owned(session, delivery_id, token)
             if row is not None:
-                row.status = DeliveryStatus.PENDING
-                row.claimed_by = None
-                row.next_attempt_at = when
-                if not is_ambiguous(row):
-                    row.last_error = reason
+                self.put_back(row, when, reason)
+
+    @staticmethod
+    def put_back(row: Delivery, when: datetime, reason: str) -> None:
+        """The claimed ``row`` (in the caller's transaction) back to PENDING until ``when``."""
+        row.status = DeliveryStatus.PENDING
+        row.claimed_by = None
+        row.next_attempt_at = when
+        if not is_ambiguous(row):
+            row.last_error = reason
 
     def rate_limited(self, plan: Plan, delivery_id: int, token: str, retry_after: float) -> None:
         until = utcnow() + timedelta(seconds=retry_after)
@@ -115,21 +120,26 @@ class Outcomes:
         (looked up by its key before every later send) until it is recorded."""
         with self.sessions.begin() as session:
             row = self.owned(session, delivery_id, token)
-            if row is None:
-                return
-            row.attempts += 1
-            row.attempted_at = utcnow()
-            sticky = ambiguous or is_ambiguous(row)
-            row.last_error = ((AMBIGUOUS if sticky else "") + error)[:2000]
-            # An ambiguous row past the horizon is only looked up (see loop._send): recorded
-            # if Slack has it, given up if not, and given up if even the look-up keeps failing.
-            grace = self.lookup_grace if sticky else timedelta(0)
-            if self.horizon_passed(row, now, grace):
-                self.give_up(session, row, self._gave_up(row, error))
-                return
-            row.status = DeliveryStatus.PENDING
-            row.claimed_by = None
-            row.next_attempt_at = utcnow() + timedelta(seconds=self._backoff(row.attempts))
+            if row is not None:
+                self.retry_row(session, row, now, error, ambiguous=ambiguous)
+
+    def retry_row(
+        self, session: Session, row: Delivery, now: datetime, error: str, *, ambiguous: bool
+    ) -> None:
+        """:meth:`retry` of the claimed ``row``, in the caller's transaction."""
+        row.attempts += 1
+        row.attempted_at = utcnow()
+        sticky = ambiguous or is_ambiguous(row)
+        row.last_error = ((AMBIGUOUS if sticky else "") + error)[:2000]
+        # An ambiguous row past the horizon is only looked up (see loop._send): recorded
+        # if Slack has it, given up if not, and given up if even the look-up keeps failing.
+        grace = self.lookup_grace if sticky else timedelta(0)
+        if self.horizon_passed(row, now, grace):
+            self.give_up(session, row, self._gave_up(row, error))
+            return
+        row.status = DeliveryStatus.PENDING
+        row.claimed_by = None
+        row.next_attempt_at = utcnow() + timedelta(seconds=self._backoff(row.attempts))
 
     def _gave_up(self, row: Delivery, error: str) -> str:
         started = row.retry_since or row.created_at
@@ -169,33 +179,52 @@ class Outcomes:
                     AlertEvent(alert_id=alert.id, action=AlertAction.DELIVERY_FAILED, detail=detail)
                 )
 
-    def record(self, delivery_id: int, token: str, plan: Plan, response: dict[str, Any]) -> None:
-        """SENT, the message ts, and its effects: one transaction."""
+    def record(self, claimed: Delivery, token: str, plan: Plan, response: dict[str, Any]) -> None:
+        """SENT, the message ts, and its effects: one transaction.
+
+        ``claimed`` is the row as this sender claimed it (detached). The UPDATE is
+        conditional on the claim, so it needs no locking read first.
+        """
         ts = posted_ts(response)
         channel = str(response.get("channel") or plan.channel)
+        sent: dict[str, Any] = {
+            "status": DeliveryStatus.SENT,
+            "sent_at": utcnow(),
+            "message_ts": ts,
+            "claimed_by": None,
+        }
+        if claimed.kind == DeliveryKind.UPLOAD:
+            # What an image block names (slack_file); an unshared upload has no ts.
+            sent["payload"] = {**claimed.payload, "file_id": uploaded_file_id(response)}
         with self.sessions.begin() as session:
-            row = self.owned(session, delivery_id, token)
-            if row is None:
-                log.warning("delivery %s lost its claim while sending; not recording", delivery_id)
+            written = session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id == claimed.id,
+                    Delivery.claimed_by == token,
+                    Delivery.status == DeliveryStatus.SENDING,
+                )
+                .values(sent)
+                .execution_options(synchronize_session=False)
+            )
+            if written.rowcount != 1:  # type: ignore[attr-defined]
+                log.warning("delivery %s lost its claim while sending; not recording", claimed.id)
                 return
-            row.status = DeliveryStatus.SENT
-            row.sent_at = utcnow()
-            row.message_ts = ts
-            row.claimed_by = None
-            if row.kind == DeliveryKind.UPLOAD:
-                # What an image block names (slack_file); an unshared upload has no ts.
-                row.payload = {**row.payload, "file_id": uploaded_file_id(response)}
-            if row.kind == DeliveryKind.POST and ts:
-                if bursts.is_summary(row):
-                    bursts.record_posted(session, row, channel, ts)
-                elif row.alert_id is not None:
-                    self._record_alert_post(session, row, channel, ts)
+            if claimed.kind == DeliveryKind.POST and ts:
+                if bursts.is_summary(claimed):
+                    bursts.record_posted(session, claimed, channel, ts)
+                elif claimed.alert_id is not None:
+                    _record_alert_post(session, claimed, channel, ts)
 
-    def _record_alert_post(self, session: Session, row: Delivery, channel: str, ts: str) -> None:
-        alert = session.get(Alert, row.alert_id)
-        if alert is None:
-            return
-        alert.channel, alert.message_ts = channel, ts
-        alert.last_notified_at = utcnow()
+
+def _record_alert_post(session: Session, row: Delivery, channel: str, ts: str) -> None:
+    """The alert points at its message; its history says it was notified."""
+    pointed = session.execute(
+        update(Alert)
+        .where(Alert.id == row.alert_id)
+        .values(channel=channel, message_ts=ts, last_notified_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if pointed.rowcount == 1:  # type: ignore[attr-defined]
         detail = {"delivery_id": row.id, "channel": channel, "ts": ts}
-        session.add(AlertEvent(alert_id=alert.id, action=AlertAction.NOTIFIED, detail=detail))
+        session.add(AlertEvent(alert_id=row.alert_id, action=AlertAction.NOTIFIED, detail=detail))

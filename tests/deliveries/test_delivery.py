@@ -240,6 +240,36 @@ def test_it_folds_repeated_updates_of_one_message_into_one(
     assert counts == {DeliveryStatus.SENT: 1, DeliveryStatus.SUPERSEDED: 4}
 
 
+def test_a_delivery_that_cannot_be_planned_waits_its_backoff_and_the_others_are_sent(
+    runtime: Runtime, standin: SlackStandIn, loop: DeliveryLoop
+) -> None:
+    """Planning happens in the claim's transaction: an error there must neither leave
+    the row claimed nor stall the rows behind it."""
+    with runtime.sessions.begin() as session:
+        # Blocks that are not a list: rendering it raises a TypeError, not a Slack error.
+        outbox.enqueue(
+            session,
+            key="test:unplannable",
+            kind=DeliveryKind.MESSAGE,
+            channel="C_ALERTS",
+            payload={"text": "broken", "blocks": 7},
+        )
+        outbox.enqueue(
+            session,
+            key="test:fine",
+            kind=DeliveryKind.MESSAGE,
+            channel="C_ALERTS",
+            payload={"text": "fine"},
+        )
+    assert loop.run_once() == 1
+    broken, fine = _deliveries(runtime)
+    assert fine.status == DeliveryStatus.SENT
+    assert [m["text"] for m in standin.messages("C_ALERTS")] == ["fine"]
+    assert broken.status == DeliveryStatus.PENDING and broken.claimed_by is None
+    assert broken.attempts == 1 and broken.next_attempt_at > utcnow()
+    assert broken.last_error and "TypeError" in broken.last_error
+
+
 def test_it_holds_a_thread_reply_until_its_parent_is_posted(
     runtime: Runtime, standin: SlackStandIn, loop: DeliveryLoop
 ) -> None:
