@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -106,6 +106,23 @@ class RateLimited(Exception):
         super().__init__(f"rate limited for {retry_after}s")
         self.retry_after = retry_after
         self.lane = lane  # None: the plan's own lane
+
+
+# Built once (bound per claim): the row to claim, locked (Postgres), and the claim itself.
+_PENDING_ROW = (
+    select(Delivery)
+    .where(Delivery.id == bindparam("c_id"), Delivery.status == bindparam("c_pending"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("c_id"), Delivery.status == bindparam("c_pending"))
+    .values(
+        status=bindparam("c_sending"),
+        claimed_by=bindparam("c_token"),
+        next_attempt_at=bindparam("c_until"),
+    )
+)
 
 
 @dataclass
@@ -326,23 +343,14 @@ class DeliveryLoop(BackgroundLoop):
         """
         token = f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
         lease_until = now + self.lease
+        ids = {"c_id": delivery_id, "c_pending": DeliveryStatus.PENDING}
         with self.runtime.sessions.begin() as session:
-            row = session.scalar(
-                select(Delivery)
-                .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
-                .with_for_update(skip_locked=True)
-            )
+            row = session.scalar(_PENDING_ROW, ids)
             if row is None:
                 return 0
-            claimed = session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
-                .values(
-                    status=DeliveryStatus.SENDING, claimed_by=token, next_attempt_at=lease_until
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            claim = {"c_sending": DeliveryStatus.SENDING, "c_token": token, "c_until": lease_until}
+            claimed = session.connection().execute(_CLAIM, {**ids, **claim})
+            if claimed.rowcount != 1:
                 return 0
             # The row object takes what the claim wrote, so a change below is written in full.
             set_committed_value(row, "status", DeliveryStatus.SENDING)

@@ -13,7 +13,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import bursts
@@ -187,27 +187,15 @@ class Outcomes:
         """
         ts = posted_ts(response)
         channel = str(response.get("channel") or plan.channel)
-        sent: dict[str, Any] = {
-            "status": DeliveryStatus.SENT,
-            "sent_at": utcnow(),
-            "message_ts": ts,
-            "claimed_by": None,
-        }
+        params = {"r_id": claimed.id, "r_token": token, "r_at": utcnow(), "r_ts": ts}
+        statement = _RECORD_SENT
         if claimed.kind == DeliveryKind.UPLOAD:
             # What an image block names (slack_file); an unshared upload has no ts.
-            sent["payload"] = {**claimed.payload, "file_id": uploaded_file_id(response)}
+            params["r_payload"] = {**claimed.payload, "file_id": uploaded_file_id(response)}
+            statement = _RECORD_UPLOADED
         with self.sessions.begin() as session:
-            written = session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id == claimed.id,
-                    Delivery.claimed_by == token,
-                    Delivery.status == DeliveryStatus.SENDING,
-                )
-                .values(sent)
-                .execution_options(synchronize_session=False)
-            )
-            if written.rowcount != 1:  # type: ignore[attr-defined]
+            written = session.connection().execute(statement, params)
+            if written.rowcount != 1:
                 log.warning("delivery %s lost its claim while sending; not recording", claimed.id)
                 return
             if claimed.kind == DeliveryKind.POST and ts:
@@ -219,12 +207,36 @@ class Outcomes:
 
 def _record_alert_post(session: Session, row: Delivery, channel: str, ts: str) -> None:
     """The alert points at its message; its history says it was notified."""
-    pointed = session.execute(
-        update(Alert)
-        .where(Alert.id == row.alert_id)
-        .values(channel=channel, message_ts=ts, last_notified_at=utcnow())
-        .execution_options(synchronize_session=False)
+    pointed = session.connection().execute(
+        _POINT_ALERT, {"p_id": row.alert_id, "p_channel": channel, "p_ts": ts, "p_at": utcnow()}
     )
-    if pointed.rowcount == 1:  # type: ignore[attr-defined]
+    if pointed.rowcount == 1:
         detail = {"delivery_id": row.id, "channel": channel, "ts": ts}
         session.add(AlertEvent(alert_id=row.alert_id, action=AlertAction.NOTIFIED, detail=detail))
+
+
+# Built once (bound per send): nothing is built nor compiled per post.
+_RECORD_SENT = (
+    update(Delivery)
+    .where(
+        Delivery.id == bindparam("r_id"),
+        Delivery.claimed_by == bindparam("r_token"),
+        Delivery.status == DeliveryStatus.SENDING,
+    )
+    .values(
+        status=DeliveryStatus.SENT,
+        claimed_by=None,
+        sent_at=bindparam("r_at"),
+        message_ts=bindparam("r_ts"),
+    )
+)
+_RECORD_UPLOADED = _RECORD_SENT.values(payload=bindparam("r_payload"))
+_POINT_ALERT = (
+    update(Alert)
+    .where(Alert.id == bindparam("p_id"))
+    .values(
+        channel=bindparam("p_channel"),
+        message_ts=bindparam("p_ts"),
+        last_notified_at=bindparam("p_at"),
+    )
+)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import bursts
@@ -87,11 +87,24 @@ def _update(channel: str, ts: str, message: Message, fallback: Message | None = 
     return Call("chat.update", kwargs, alt)
 
 
+# Built once (bound per send): the alert and its search, in one SELECT.
+_ALERT_AND_SEARCH = (
+    select(Alert, Search)
+    .outerjoin(Search, Search.id == Alert.search_id)
+    .where(Alert.id == bindparam("alert_id"))
+)
+
+
 def _alert_and_search(session: Session, alert_id: int | None) -> tuple[Alert, Search | None]:
-    alert = session.get(Alert, alert_id) if alert_id is not None else None
-    if alert is None:
+    found = (
+        session.execute(_ALERT_AND_SEARCH, {"alert_id": alert_id}).one_or_none()
+        if alert_id is not None
+        else None
+    )
+    if found is None:
         raise Permanent("the alert no longer exists")
-    return alert, session.get(Search, alert.search_id)
+    alert, search = found
+    return alert, search
 
 
 def _alerts(session: Session, ids: list[int]) -> list[Alert]:
