@@ -13,7 +13,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import bursts
@@ -212,7 +212,7 @@ def _record_alert_post(session: Session, row: Delivery, channel: str, ts: str) -
     )
     if pointed.rowcount == 1:
         detail = {"delivery_id": row.id, "channel": channel, "ts": ts}
-        session.add(AlertEvent(alert_id=row.alert_id, action=AlertAction.NOTIFIED, detail=detail))
+        session.connection().execute(_NOTIFIED, {"alert_id": row.alert_id, "detail": detail})
 
 
 # Built once (bound per send): nothing is built nor compiled per post.
@@ -231,6 +231,7 @@ _RECORD_SENT = (
     )
 )
 _RECORD_UPLOADED = _RECORD_SENT.values(payload=bindparam("r_payload"))
+_NOTIFIED = insert(AlertEvent).values(action=AlertAction.NOTIFIED)
 _POINT_ALERT = (
     update(Alert)
     .where(Alert.id == bindparam("p_id"))

@@ -256,6 +256,7 @@ class Worker:
     def _execute(self, claim: Claimed, prepared: Prepared | None = None) -> None:
         LATENESS.observe(max(0.0, (utcnow() - claim.scheduled_for).total_seconds()))
         stats = RunStats()
+        known = prepared.search.name if prepared is not None else None  # read before the run
         started = time.perf_counter()
         try:
             run = run_search(
@@ -274,12 +275,14 @@ class Worker:
             raise
         self.executed.append(claim.run_id)
         self.alone.ran(claim.search_id, stats.source_ms)
-        name = self._search_name(claim.search_id)
+        name = self._search_name(claim.search_id, known)
         RUNS.labels(name, run.status.value).inc()
         RUN_SECONDS.observe(time.perf_counter() - started)
         SOURCE_SECONDS.observe(stats.source_ms / 1000)
 
-    def _search_name(self, search_id: int) -> str:
+    def _search_name(self, search_id: int, known: str | None) -> str:
+        if known is not None:  # the batch read it (so a rename shows at once)
+            self._search_names[search_id] = known
         if search_id not in self._search_names:
             with self.runtime.sessions() as session:
                 name = session.scalar(select(Search.name).where(Search.id == search_id))
