@@ -1,9 +1,10 @@
 """The delivery loop: sends the outbox to Slack exactly once, in order, within rate limits.
 
 A delivery is claimed with a conditional UPDATE (``status pending -> sending``,
-``FOR UPDATE SKIP LOCKED`` on Postgres so several workers share the work), sent
-with no transaction open, and recorded as SENT together with its effects (the
-alert's channel and ts) in one transaction. ``next_attempt_at`` of a SENDING row
+``FOR UPDATE SKIP LOCKED`` on Postgres so several workers share the work) and its
+message rendered in the same transaction, sent with no transaction open, and
+recorded as SENT together with its effects (the alert's channel and ts) in one
+transaction. ``next_attempt_at`` of a SENDING row
 is its lease. A row SENDING under a worker whose heartbeat stopped (or whose
 process on this host is gone) returns to PENDING marked *ambiguous* within seconds
 (``bot/heartbeat.py``); the lease is the fallback for anything else. Before an
