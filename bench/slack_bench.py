@@ -44,6 +44,7 @@ from bot.runs import runner
 from bot.runtime import Runtime
 from bot.slack.app import build_app
 from bot.slack.web import build_wsgi_app
+from bot.text.refs import Ref
 from standin import RateLimits, SlackStandIn
 
 SECRET, TOKEN = "bench-secret", "xoxb-bench"
@@ -341,11 +342,12 @@ def bench_bursts(db_base: str | None, tmp: Path) -> bool:
         elapsed, _ = deliver(runtime, client, timeout=400)
         (summary,) = standin.messages(CHANNELS[0])
         replies = standin.replies(CHANNELS[0], summary["ts"])
+        # A listing's text names its alerts: "Alerts, ..."
         listed = Counter(
-            int(part[1:].rstrip(","))
+            number
             for r in replies
             for part in r["text"].split()
-            if part.startswith("#")
+            if (number := Ref.ALERT.parse(part.rstrip(","))) is not None
         )
         lost = len(set(ids) - set(listed))
         doubled = sum(1 for n in listed.values() if n > 1)
