@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.deliveries import outbox
 from bot.deliveries.loop import DeliveryLoop
@@ -42,6 +43,11 @@ REPO = Path(__file__).resolve().parents[2]
 def _deliveries(runtime: Runtime) -> list[Delivery]:
     with runtime.sessions() as session:
         return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def _queue_message(session: Session, key: str, channel: str, **payload: object) -> None:
+    """A ready-made message (owner notices, digests) in the outbox."""
+    outbox.enqueue(session, key=key, kind=DeliveryKind.MESSAGE, channel=channel, payload=payload)
 
 
 def _crash(runtime: Runtime, standin: SlackStandIn, point: str) -> None:
@@ -247,20 +253,8 @@ def test_a_delivery_that_cannot_be_planned_waits_its_backoff_and_the_others_are_
     the row claimed nor stall the rows behind it."""
     with runtime.sessions.begin() as session:
         # Blocks that are not a list: rendering it raises a TypeError, not a Slack error.
-        outbox.enqueue(
-            session,
-            key="test:unplannable",
-            kind=DeliveryKind.MESSAGE,
-            channel="C_ALERTS",
-            payload={"text": "broken", "blocks": 7},
-        )
-        outbox.enqueue(
-            session,
-            key="test:fine",
-            kind=DeliveryKind.MESSAGE,
-            channel="C_ALERTS",
-            payload={"text": "fine"},
-        )
+        _queue_message(session, "test:unplannable", "C_ALERTS", text="broken", blocks=7)
+        _queue_message(session, "test:fine", "C_ALERTS", text="fine")
     assert loop.run_once() == 1
     broken, fine = _deliveries(runtime)
     assert fine.status == DeliveryStatus.SENT
@@ -294,13 +288,7 @@ def test_it_sends_an_owner_notice_to_a_user_and_uploads_a_file_once(
 
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
     with runtime.sessions.begin() as session:
-        outbox.enqueue(
-            session,
-            key="notice:1",
-            kind=DeliveryKind.MESSAGE,
-            channel="U_CAROL",
-            payload={"text": "search *x* failed 3 times"},
-        )
+        _queue_message(session, "notice:1", "U_CAROL", text="search *x* failed 3 times")
         outbox.enqueue(
             session,
             key="digest:chart:1",
